@@ -1,0 +1,1 @@
+"""curation stage of the toolkit (see docs/formats.md)."""

@@ -1,0 +1,1 @@
+"""merge stage of the toolkit (see docs/formats.md)."""

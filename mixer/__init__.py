@@ -1,0 +1,1 @@
+"""mixer stage of the toolkit (see docs/formats.md)."""

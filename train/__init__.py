@@ -1,0 +1,1 @@
+"""train stage of the toolkit (see docs/formats.md)."""
