@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, RootModel, ValidationError, ValidationInfo
 
 # Every section any stage reads. A key outside this set is a typo or a stale recipe: an error.
 TOP_LEVEL_KEYS: dict[str, str] = {
@@ -227,43 +227,57 @@ def _unwrap(annotation: Any) -> list[Any]:
     return found
 
 
+def _expand(models: list[Any]) -> list[type[BaseModel]]:
+    """Replace RootModels by the models their root can hold."""
+    out: list[type[BaseModel]] = []
+    for m in models:
+        if issubclass(m, RootModel):
+            out.extend(_expand(_unwrap(m.model_fields["root"].annotation)))
+        else:
+            out.append(m)
+    return out
+
+
 def _models_at(model: type[BaseModel], loc: tuple) -> list[type[BaseModel]]:
-    models = [model]
+    models = _expand([model])
     for part in loc:
         if isinstance(part, int):
             continue
-        nxt = []
-        for m in models:
-            info = m.model_fields.get(part)
-            if info is not None:
-                nxt.extend(_unwrap(info.annotation))
-        models = nxt
+        models = _expand([a for m in models if part in m.model_fields for a in _unwrap(m.model_fields[part].annotation)])
     return models
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> set[str]:
     keys: set[str] = set()
     for m in _models_at(model, loc):
-        keys.update(m.model_fields)
+        keys.update(info.alias or name for name, info in m.model_fields.items())
     return keys
+
+
+def _is_tag_of(model: type[BaseModel], value: str) -> bool:
+    for info in model.model_fields.values():
+        if typing.get_origin(info.annotation) is typing.Literal and value in typing.get_args(info.annotation):
+            return True
+    return False
 
 
 def _clean_loc(loc: tuple, model: type[BaseModel]) -> tuple:
     """Drop the tags pydantic inserts for tagged unions (e.g. 'mono' in sources[2].mono.input)."""
-    out: list = []
-    for part in loc:
-        if isinstance(part, str) and out and len(out) > 1:
-            parent_fields = _fields_at(model, tuple(out[1:]))
-            if parent_fields and part not in parent_fields and _looks_like_tag(model, tuple(out[1:]), part):
-                continue
+    out: list = [loc[0]]
+    models = _expand([model])
+    for part in loc[1:]:
+        if isinstance(part, int):
+            out.append(part)
+            continue
+        owners = [m for m in models if part in m.model_fields]
+        if owners:
+            out.append(part)
+            models = _expand([a for m in owners for a in _unwrap(m.model_fields[part].annotation)])
+            continue
+        tagged = [m for m in models if _is_tag_of(m, part)]
+        if len(models) > 1 and tagged:
+            models = tagged
+            continue
         out.append(part)
+        models = []
     return tuple(out)
-
-
-def _looks_like_tag(model: type[BaseModel], loc: tuple, part: str) -> bool:
-    for m in _models_at(model, loc):
-        for info in m.model_fields.values():
-            if info.discriminator:
-                return True
-        # inside a list of tagged models the tag follows the index
-    return bool(loc) and isinstance(loc[-1], int)
