@@ -1,0 +1,109 @@
+"""Per-step metrics: console line, TensorBoard events, metrics.jsonl, and a final loss-per-source PNG.
+Also the model-FLOPs-utilisation estimate."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+
+# Dense bf16 tensor-core peak per device (no sparsity), from the vendors' data sheets.
+PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "H800": 989e12, "A100": 312e12, "A800": 312e12,
+                   "L40S": 362e12, "A10G": 70e12, "RTX 4090": 165e12}
+
+
+def peak_flops(override: float | None = None) -> float | None:
+    """Dense bf16 peak of this device (FLOP/s), or None when unknown (e.g. on CPU)."""
+    if override:
+        return override
+    if not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name()
+    if "H100" in name and "PCIe" in name:
+        return 756e12
+    return next((flops for key, flops in PEAK_BF16_FLOPS.items() if key in name), None)
+
+
+def flops_per_token(model: torch.nn.Module, seq_len: int) -> float:
+    """Training FLOPs per token: 6 x non-embedding parameters + 12 x layers x hidden x seq_len
+    (attention, counted dense over the whole packed sequence as in the PaLM appendix)."""
+    config = model.config
+    embedding = model.get_input_embeddings().weight.numel()
+    params = sum(p.numel() for p in model.parameters()) - embedding
+    head = model.get_output_embeddings()
+    if head is not None and head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr():
+        params += embedding  # tied: the LM head matmul still costs what an untied one does
+    return 6 * params + 12 * config.num_hidden_layers * config.hidden_size * seq_len
+
+
+class MetricsLogger:
+    """Writes each step's numbers to TensorBoard, `metrics.jsonl` and the console (main process only)."""
+
+    def __init__(self, log_dir: Path, *, enabled: bool, total_steps: int, resume_step: int = 0):
+        self.enabled, self.total_steps, self.log_dir = enabled, total_steps, Path(log_dir)
+        self.writer = None
+        if enabled:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self.writer = SummaryWriter(str(self.log_dir / "tensorboard"), purge_step=resume_step or None)
+            path = self.log_dir / "metrics.jsonl"
+            # On resume, drop records of steps that will be trained again so each step appears once.
+            kept = [line for line in (path.read_text().splitlines() if path.exists() else [])
+                    if line and json.loads(line)["step"] < resume_step]
+            path.write_text("".join(line + "\n" for line in kept))
+            self.jsonl = path.open("a")
+
+    def log(self, record: dict) -> None:
+        if not self.enabled:
+            return
+        step = record["step"]
+        for key, value in record.items():
+            if key == "loss_per_source":
+                for source, loss in value.items():
+                    self.writer.add_scalar(f"loss/{source}", loss, step)
+            elif key != "step" and isinstance(value, (int, float)) and value is not None and math.isfinite(value):
+                self.writer.add_scalar(key if "/" in key else f"train/{key}", value, step)
+        self.jsonl.write(json.dumps(record) + "\n")
+        self.jsonl.flush()
+        mfu = f" mfu {record['mfu']:.1%}" if record.get("mfu") is not None else ""
+        per_source = " ".join(f"{s} {v:.3f}" for s, v in record["loss_per_source"].items())
+        print(
+            f"step {step + 1}/{self.total_steps} loss {record['loss']:.4f} [{per_source}] lr {record['lr']:.2e} "
+            f"{record['tokens_per_s']:,.0f} tok/s{mfu} data-wait {record['data_wait_frac']:.1%}",
+            flush=True,
+        )
+
+    def close(self) -> Path | None:
+        """Flush files and draw `loss_per_source.png`; returns its path."""
+        if not self.enabled:
+            return None
+        self.writer.close()
+        self.jsonl.close()
+        return plot_loss_per_source(self.log_dir / "metrics.jsonl", self.log_dir / "loss_per_source.png")
+
+
+def plot_loss_per_source(metrics_path: Path, out: Path) -> Path:
+    """Loss per source and overall against the step, from metrics.jsonl."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot([r["step"] + 1 for r in records], [r["loss"] for r in records], color="black", lw=1.5, label="all")
+    sources = sorted({s for r in records for s in r["loss_per_source"]})
+    for source in sources:
+        points = [(r["step"] + 1, r["loss_per_source"][source]) for r in records if source in r["loss_per_source"]]
+        ax.plot(*zip(*points, strict=True), lw=1, label=source)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("training loss (nats/token)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
