@@ -1,0 +1,162 @@
+"""The `dedup` curation stage: exact dedup (within and across sources), then MinHash near dedup.
+
+Reads `stages/<previous>/<source>/`, writes `stages/dedup/<source>/`; every removed document goes to
+`excluded/<source>/exact_dedup/` or `excluded/<source>/near_dedup/` with `filter_reason` and
+`duplicate_of` (the kept id). Near dedup runs per group of sources that share a kind and language
+(mono zh, mono en, parallel, instruct), so the same article in two Chinese sources is removed once.
+Chinese (and any non-English group) is shingled on characters, English on words.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from pydantic import Field, model_validator
+
+from common.recipe import Section
+from curation.dedup.exact import ExactDedupFilter, find_exact_duplicates
+from curation.dedup.minhash import (
+    FILES_PER_SOURCE,
+    MinhashClusterKeepFirst,
+    NearDedupFilter,
+    ShingleConfig,
+    ShingleMinhashSignature,
+)
+from curation.io import DOCUMENT_SCHEMA, documents_reader, documents_writer, excluded_writer
+
+__all__ = ["DedupSection", "NearDedupSection", "ensure_documents", "run"]
+
+
+class NearDedupSection(Section):
+    """MinHash LSH settings. A pair with Jaccard similarity s is found with probability
+    1 - (1 - s**hashes_per_bucket)**num_buckets; the 50% point is about (1/num_buckets)**(1/hashes_per_bucket)."""
+
+    enabled: bool = True
+    zh_ngram: int = Field(5, ge=1, le=64, description="character n-gram size for Chinese (and mixed) text")
+    en_ngram: int = Field(5, ge=1, le=64, description="word n-gram size for English text")
+    num_buckets: int = Field(14, ge=1, description="LSH bands")
+    hashes_per_bucket: int = Field(8, ge=1, description="LSH rows per band")
+    seed: int = 1
+    across_sources: bool = True
+
+    @property
+    def threshold(self) -> float:
+        """Jaccard similarity found with probability about 1/2."""
+        return (1 / self.num_buckets) ** (1 / self.hashes_per_bucket)
+
+
+class DedupSection(Section):
+    """Recipe section `dedup`."""
+
+    enabled: bool = True
+    exact: bool = True
+    exact_across_sources: bool = True
+    near: NearDedupSection = Field(default_factory=NearDedupSection)
+    tasks: int = Field(1, ge=1, le=FILES_PER_SOURCE - 1, description="datatrove tasks per source")
+    workers: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> DedupSection:
+        if self.enabled and not self.exact and not self.near.enabled:
+            raise ValueError("dedup is enabled but both exact and near are off; set enabled: false")
+        return self
+
+
+def ensure_documents(folder: str | Path) -> Path:
+    """A stage that removed every document of a source still leaves a readable (empty) parquet file,
+    so the next stage's reader finds one."""
+    folder = Path(folder)
+    if not any(folder.glob("*.parquet")):
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(DOCUMENT_SCHEMA.empty_table(), folder / "00000.parquet")
+    return folder
+
+
+def _group(source) -> tuple[str, str]:
+    """Sources deduplicated against each other, and how they are shingled."""
+    language = source.language or ("zh-en" if source.kind == "parallel" else "mixed")
+    return f"{source.kind}-{language}", ("words" if language == "en" else "chars")
+
+
+def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
+    """Deduplicate every source in `inputs`; returns the output documents folder per source."""
+    cfg: DedupSection = ctx.recipe.section("dedup", DedupSection)
+    if not cfg.enabled:
+        return dict(inputs)
+    specs = {s.name: s for s in ctx.sources}
+    order = [s.name for s in ctx.sources if s.name in inputs]
+    missing = [name for name in inputs if name not in specs]
+    if missing:
+        raise ValueError(f"dedup: inputs for sources not in the recipe: {missing}")
+    outputs = {name: ctx.stage_dir("dedup", name) for name in order}
+    scratch = ctx.workdir / "stages" / "dedup.work"
+    current = dict(inputs)
+
+    if cfg.exact:
+        keep = find_exact_duplicates(
+            [(name, current[name]) for name in order], across_sources=cfg.exact_across_sources
+        )
+        for name in order:
+            out = outputs[name] if not cfg.near.enabled else scratch / "exact" / name
+            keep_file = scratch / "exact_keep" / f"{name}.json"
+            keep_file.parent.mkdir(parents=True, exist_ok=True)
+            keep_file.write_text(json.dumps(keep[name], ensure_ascii=False), encoding="utf-8")
+            pipeline = [
+                documents_reader(current[name]),
+                ExactDedupFilter(keep_file, excluded_writer(ctx.excluded_dir(name, "exact_dedup"))),
+                documents_writer(out),
+            ]
+            ctx.executor(pipeline, stage="dedup", source=f"exact/{name}", tasks=cfg.tasks, workers=cfg.workers).run()
+            current[name] = ensure_documents(out)
+
+    if cfg.near.enabled:
+        groups: dict[str, list[str]] = {}
+        for name in order:
+            key, _ = _group(specs[name])
+            if not cfg.near.across_sources:
+                key = f"{key}/{name}"
+            groups.setdefault(key, []).append(name)
+        for group, names in groups.items():
+            _near_dedup(ctx, cfg, group, names, specs, current, outputs, scratch / "minhash" / group)
+            for name in names:
+                current[name] = outputs[name]
+    return {name: current[name] for name in order}
+
+
+def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, current, outputs, work: Path) -> None:
+    near = cfg.near
+    config = MinhashConfig(n_grams=0, num_buckets=near.num_buckets, hashes_per_bucket=near.hashes_per_bucket, seed=near.seed)
+    _, mode = _group(specs[names[0]])
+    shingles = ShingleConfig(mode=mode, n_grams=near.zh_ngram if mode == "chars" else near.en_ngram)
+    signatures, bucket_dir, clusters = (str(work / part) for part in ("signatures", "buckets", "clusters"))
+    offsets = {name: position * FILES_PER_SOURCE for position, name in enumerate(names)}
+    for name in names:
+        pipeline = [
+            documents_reader(current[name]),
+            ShingleMinhashSignature(signatures, config, shingles, file_id_offset=offsets[name]),
+        ]
+        ctx.executor(pipeline, stage="dedup", source=f"signatures/{name}", tasks=cfg.tasks, workers=cfg.workers).run()
+    buckets = MinhashDedupBuckets(signatures, bucket_dir, config=config)
+    ctx.executor(
+        [buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers
+    ).run()
+    ctx.executor(
+        [MinhashClusterKeepFirst(bucket_dir, clusters)], stage="dedup", source=f"clusters/{group}"
+    ).run()
+    for name in names:
+        pipeline = [
+            documents_reader(current[name]),
+            NearDedupFilter(
+                clusters,
+                signatures,
+                file_id_offset=offsets[name],
+                exclusion_writer=excluded_writer(ctx.excluded_dir(name, "near_dedup")),
+            ),
+            documents_writer(outputs[name]),
+        ]
+        ctx.executor(pipeline, stage="dedup", source=f"filter/{name}", tasks=cfg.tasks, workers=cfg.workers).run()
+        ensure_documents(outputs[name])
+

@@ -1,0 +1,153 @@
+"""Vectorised n-gram hashing and MinHash signatures for Chinese and English text.
+
+Chinese has no spaces, so a word tokenizer either finds no words (datatrove's default English one) or
+is slow (jieba). We shingle Chinese on characters and English on words, and compute the n-gram hashes
+and MinHash minima for a whole batch of documents at once with numpy, with no Python loop over
+characters or shingles. Used by near deduplication (`curation.dedup`) and decontamination
+(`curation.decontam`).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Literal
+
+import numpy as np
+from datatrove.utils.text import PUNCTUATION_SET
+
+Mode = Literal["chars", "words"]
+
+_U64 = np.uint64
+_MAX_WORD_LEN = 64  # position weights repeat after this many characters inside one word
+_MIX1, _MIX2 = _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finalizer, in place: spreads every input bit over the whole 64-bit hash."""
+    x ^= x >> _U64(30)
+    x *= _MIX1
+    x ^= x >> _U64(27)
+    x *= _MIX2
+    x ^= x >> _U64(31)
+    return x
+
+
+_rng = np.random.default_rng(0x5EED)
+_POSITION_WEIGHTS = _rng.integers(1, 2**63, size=_MAX_WORD_LEN, dtype=np.uint64) | _U64(1)
+_NGRAM_WEIGHTS = _rng.integers(1, 2**63, size=64, dtype=np.uint64) | _U64(1)
+
+
+_MAP: np.ndarray | None = None
+_SEPARATOR, _DROP, _ZERO = 32, 0, 48
+
+
+def _char_map() -> np.ndarray:
+    """Per BMP code point, what normalisation turns it into (datatrove's `simplify_text` rules as a
+    table): lowercase, accents stripped, digits to 0, punctuation/symbols/whitespace to a separator."""
+    global _MAP
+    if _MAP is None:
+        table = np.arange(0x10000, dtype=np.uint32)
+        for cp in range(0x10000):
+            ch = chr(cp)
+            category = unicodedata.category(ch)
+            if ch in PUNCTUATION_SET or category[0] in "PSZ" or ch.isspace() or category == "Cc":
+                table[cp] = _SEPARATOR
+            elif category == "Nd":
+                table[cp] = _ZERO
+            elif category == "Mn":
+                table[cp] = _DROP
+            else:
+                base = "".join(c for c in unicodedata.normalize("NFD", ch.lower()) if unicodedata.category(c) != "Mn")
+                if len(base) == 1:
+                    table[cp] = ord(base)
+        _MAP = table
+    return _MAP
+
+
+def normalized_codepoints(text: str, mode: Mode) -> np.ndarray:
+    """Code points of `text` after normalisation; for "chars" without separators, for "words" with
+    separators (32) between words. Runs of digits become one 0, as in datatrove."""
+    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    table = _char_map()
+    bmp = cps < 0x10000
+    cps = np.where(bmp, table[np.where(bmp, cps, 0)], cps)
+    cps = cps[cps != _DROP]
+    zero = cps == _ZERO
+    cps = cps[~(zero & np.concatenate(([False], zero[:-1])))]
+    if mode == "chars":
+        return cps[cps != _SEPARATOR]
+    return cps
+
+
+def normalize(text: str, mode: Mode) -> str:
+    """The normalised text that shingles are taken from (for inspection and tests)."""
+    cps = normalized_codepoints(text, mode)
+    out = cps.astype("<u4").tobytes().decode("utf-32-le")
+    return out if mode == "chars" else " ".join(out.split())
+
+
+def token_hashes(text: str, mode: Mode) -> np.ndarray:
+    """One 64-bit hash per token of the normalised text: per character, or per word."""
+    codepoints = normalized_codepoints(text, mode).astype(np.uint64)
+    if mode == "chars":
+        return _mix(codepoints * _NGRAM_WEIGHTS[63])
+    # words: hash = sum(cp[i] * W[position of i in its word]); computed for all words with one reduceat
+    is_space = codepoints == _SEPARATOR
+    keep = ~is_space
+    if not keep.any():
+        return np.zeros(0, dtype=np.uint64)
+    starts_mask = keep & np.concatenate(([True], is_space[:-1]))
+    idx = np.flatnonzero(keep)
+    word_id = (np.cumsum(starts_mask) - 1)[idx]
+    position = idx - np.flatnonzero(starts_mask)[word_id]
+    weighted = codepoints[idx] * _POSITION_WEIGHTS[position % _MAX_WORD_LEN]
+    boundaries = np.flatnonzero(np.diff(word_id, prepend=-1))
+    return _mix(np.add.reduceat(weighted, boundaries))
+
+
+def ngram_hashes(tokens: np.ndarray, n: int, *, short: bool = True) -> np.ndarray:
+    """Hash of every window of `n` consecutive token hashes. A text shorter than `n` tokens gives one
+    hash of all its tokens when `short` (so short Chinese documents still have a shingle), else none."""
+    if n > len(_NGRAM_WEIGHTS):
+        raise ValueError(f"n-gram size {n} is larger than {len(_NGRAM_WEIGHTS)}")
+    length = len(tokens)
+    if length < n:
+        if not short or length == 0:
+            return np.zeros(0, dtype=np.uint64)
+        n = length
+    count = length - n + 1
+    out = tokens[:count] * _NGRAM_WEIGHTS[0]
+    for j in range(1, n):
+        out += tokens[j : j + count] * _NGRAM_WEIGHTS[j]
+    return _mix(out ^ _U64(n))
+
+
+def text_ngrams(text: str, mode: Mode, n: int, *, short: bool = True) -> np.ndarray:
+    """Normalise `text` and return its n-gram hashes (uint64)."""
+    return ngram_hashes(token_hashes(text, mode), n, short=short)
+
+
+class MinHasher:
+    """`num_hashes` MinHash minima per document from n-gram hashes, for a batch of documents at once.
+
+    Permutation k is x -> a_k * x (mod 2**64) with odd a_k: a bijection, applied to already well-mixed
+    hashes. The loop is over the permutations (numpy over all shingles of the batch), never over
+    shingles, and minima per document come from one `minimum.reduceat`.
+    """
+
+    def __init__(self, num_hashes: int, seed: int = 1):
+        rng = np.random.default_rng(seed)
+        self.multipliers = rng.integers(1, 2**64 - 1, size=num_hashes, dtype=np.uint64, endpoint=True) | _U64(1)
+
+    def signatures(self, shingle_sets: list[np.ndarray]) -> np.ndarray:
+        """(len(shingle_sets), num_hashes) uint64; every set must be non-empty."""
+        if not shingle_sets:
+            return np.zeros((0, len(self.multipliers)), dtype=np.uint64)
+        offsets = np.cumsum([0] + [len(s) for s in shingle_sets[:-1]])
+        flat = np.concatenate(shingle_sets)
+        out = np.empty((len(shingle_sets), len(self.multipliers)), dtype=np.uint64)
+        buf = np.empty_like(flat)
+        for k, multiplier in enumerate(self.multipliers):
+            np.multiply(flat, multiplier, out=buf)
+            out[:, k] = np.minimum.reduceat(buf, offsets)
+        return out
