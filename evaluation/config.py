@@ -1,0 +1,106 @@
+"""The recipe's `evaluation:` section: what to score and how (validated by `Recipe.section`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from common.recipe import InputPath, OutputPath, Recipe, RecipeError, Section
+
+BenchmarkFormat = Literal["ceval", "cmmlu", "mmlu"]
+
+# Splits that each distribution ships; the first is where the scored questions come from by default.
+DEFAULT_SPLIT: dict[str, str] = {"ceval": "val", "cmmlu": "test", "mmlu": "test"}
+SPLITS: dict[str, tuple[str, ...]] = {
+    "ceval": ("dev", "val", "test"),
+    "cmmlu": ("dev", "test"),
+    "mmlu": ("dev", "val", "test"),
+}
+
+
+class PerplexitySettings(Section):
+    """Held-out perplexity over `workdir/heldout/<source>/` (written by curation)."""
+
+    enabled: bool = True
+    sources: list[str] | None = None  # None: every folder under heldout/
+    max_documents: int | None = Field(default=None, ge=1)  # per source, in file order
+
+
+class BenchmarkSettings(Section):
+    """One multiple-choice benchmark on local files in its original distribution format."""
+
+    name: str
+    format: BenchmarkFormat
+    path: InputPath
+    split: str | None = None  # default: val for ceval (its test answers are withheld), test otherwise
+    shots: int = Field(default=5, ge=0)
+    subjects: list[str] | None = None  # None: every subject found in the split's folder
+    # Wraps the whole k-shot prompt (ending with the answer cue); the option letter follows it.
+    template: str | None = None
+    subject_names: dict[str, str] = Field(default_factory=dict)  # shown in the prompt header
+
+    @field_validator("template")
+    @classmethod
+    def _template_has_prompt(cls, value: str | None) -> str | None:
+        if value is not None and "{prompt}" not in value:
+            raise ValueError("must contain {prompt}, where the k-shot prompt goes")
+        return value
+
+    @model_validator(mode="after")
+    def _known_split(self) -> BenchmarkSettings:
+        self.eval_split()
+        return self
+
+    def eval_split(self) -> str:
+        split = self.split or DEFAULT_SPLIT[self.format]
+        if split not in SPLITS[self.format] or split == "dev":
+            allowed = [s for s in SPLITS[self.format] if s != "dev"]
+            raise ValueError(f"split {split!r} is not a scored split of {self.format} (one of {allowed})")
+        return split
+
+
+class EvaluationSection(Section):
+    """Everything `python -m evaluation.run` reads from the recipe."""
+
+    perplexity: PerplexitySettings = Field(default_factory=PerplexitySettings)
+    benchmarks: list[BenchmarkSettings] = Field(default_factory=list)
+    batch_tokens: int = Field(default=8192, ge=16)  # padded tokens per forward pass
+    max_length: int | None = Field(default=None, ge=8)  # None: the model's max_position_embeddings
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
+    trust_remote_code: bool = False
+    out: OutputPath | None = None  # default: workdir/eval
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _unique_names(cls, value: list[BenchmarkSettings]) -> list[BenchmarkSettings]:
+        names = [b.name for b in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"benchmark names must be unique, repeated: {duplicates}")
+        return value
+
+
+def load_section(recipe: Recipe) -> EvaluationSection:
+    """The validated `evaluation:` section (defaults when absent)."""
+    return recipe.section("evaluation", EvaluationSection)
+
+
+def tokenizer_in_effect(recipe: Recipe) -> Path | None:
+    """`workdir/tokenizer/` when vocabulary extension wrote one, else the recipe's `tokenizer.path`."""
+    extended = recipe.workdir / "tokenizer"
+    if extended.is_dir():
+        return extended
+    raw = recipe.data.get("tokenizer") or {}
+    if not isinstance(raw, dict) or raw.get("path") is None:
+        return None
+    path = Path(str(raw["path"])).expanduser()
+    path = path if path.is_absolute() else (recipe.root / path).resolve()
+    if not path.exists():
+        # A hub name is not a path; the tokenizer stage validates it, we pass it on unchanged.
+        if str(raw["path"]).startswith((".", "/", "~")):
+            raise RecipeError([f"tokenizer.path: no such file or folder: {path}"], recipe.path)
+        return Path(str(raw["path"]))
+    return path

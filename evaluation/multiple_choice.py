@@ -1,0 +1,165 @@
+"""k-shot multiple-choice scoring: the answer is the option letter the model gives the highest
+log-probability after the prompt (as in the C-Eval, CMMLU and MMLU reference code).
+
+Prompt wording follows each benchmark's reference implementation:
+    C-Eval  以下是中国关于{subject}考试的单项选择题，请选出其中的正确答案。  ... 答案：X
+    CMMLU   以下是关于{subject}的单项选择题，请直接给出正确答案的选项。      题目：... 答案是：X
+    MMLU    The following are multiple choice questions (with answers) about {subject}.  ... Answer: X
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from evaluation.benchmarks import LETTERS, Question, Subject
+from evaluation.config import BenchmarkSettings
+from evaluation.models import LoadedModel, next_token_logprobs, target_logprobs
+
+
+@dataclass(frozen=True)
+class PromptStyle:
+    header: str  # with {subject}
+    question_prefix: str
+    answer_cue: str  # ends the prompt; the option letter follows
+    letter_prefix: str  # between the cue and the letter (MMLU writes "Answer: A")
+
+
+STYLES: dict[str, PromptStyle] = {
+    "ceval": PromptStyle("以下是中国关于{subject}考试的单项选择题，请选出其中的正确答案。\n\n", "", "\n答案：", ""),
+    "cmmlu": PromptStyle("以下是关于{subject}的单项选择题，请直接给出正确答案的选项。\n\n", "题目：", "\n答案是：", ""),
+    "mmlu": PromptStyle("The following are multiple choice questions (with answers) about {subject}.\n\n", "", "\nAnswer:", " "),
+}
+
+
+def format_question(style: PromptStyle, question: Question, *, with_answer: bool) -> str:
+    text = style.question_prefix + question.question
+    for letter, choice in zip(LETTERS, question.choices, strict=True):
+        text += f"\n{letter}. {choice}"
+    text += style.answer_cue
+    if with_answer:
+        text += f"{style.letter_prefix}{question.answer}\n\n"
+    return text
+
+
+def build_prompt(bench: BenchmarkSettings, subject: Subject, question: Question, shots: int) -> str:
+    """Header, `shots` dev examples with answers, then the question up to its answer cue; wrapped in
+    the recipe's instruction template when one is given."""
+    style = STYLES[bench.format]
+    prompt = style.header.replace("{subject}", subject.display_name)
+    for example in subject.dev[:shots]:
+        prompt += format_question(style, example, with_answer=True)
+    prompt += format_question(style, question, with_answer=False)
+    if bench.template is not None:
+        prompt = bench.template.replace("{prompt}", prompt)
+    return prompt
+
+
+@dataclass
+class Request:
+    """Token ids for one question: a shared context and one continuation per option letter."""
+
+    context: list[int]
+    continuations: list[list[int]]
+    shots: int
+
+
+def _tokenize(lm: LoadedModel, prompt: str, continuations: list[str]) -> tuple[list[int], list[list[int]]]:
+    """Context ids and per-option continuation ids, split where the tokenizer splits the joined text
+    (a letter may merge with the cue's trailing space), with the options' common prefix moved into
+    the context so that single-token letters need one forward pass for all four."""
+    context = lm.prefix_ids + lm.encode(prompt)
+    wholes = [lm.prefix_ids + lm.encode(prompt + text) for text in continuations]
+    split = len(context)
+    for whole in wholes:
+        shared = 0
+        while shared < min(len(context), len(whole) - 1) and context[shared] == whole[shared]:
+            shared += 1
+        split = min(split, shared)
+    # Every option shares whole[:split] with the context; what follows is what the option adds.
+    conts = [whole[split:] for whole in wholes]
+    common = 0
+    while all(len(c) > common + 1 for c in conts) and len({c[common] for c in conts}) == 1:
+        common += 1
+    return context[:split] + conts[0][:common], [c[common:] for c in conts]
+
+
+def make_request(lm: LoadedModel, bench: BenchmarkSettings, subject: Subject, question: Question) -> Request:
+    """Tokenized request, dropping few-shot examples (then the prompt's start) to fit the context."""
+    letter_texts = [STYLES[bench.format].letter_prefix + letter for letter in LETTERS]
+    shots = min(bench.shots, len(subject.dev))
+    while True:
+        context, conts = _tokenize(lm, build_prompt(bench, subject, question, shots), letter_texts)
+        longest = len(context) + max(len(c) for c in conts)
+        if longest <= lm.max_length or shots == 0:
+            break
+        shots -= 1
+    if longest > lm.max_length:
+        # A single question longer than the context: keep its end, where the options and cue are.
+        keep = lm.max_length - max(len(c) for c in conts)
+        context = context[-keep:]
+    return Request(context=context, continuations=conts, shots=shots)
+
+
+@dataclass
+class SubjectResult:
+    subject: str
+    n: int
+    correct: int
+    predictions: list[dict] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else float("nan")
+
+
+def score_requests(lm: LoadedModel, requests: list[Request], batch_tokens: int) -> list[np.ndarray]:
+    """Log-probability of each option's continuation, (4,) per request."""
+    scores: list[np.ndarray] = [np.zeros(len(LETTERS))] * len(requests)
+    single = [i for i, r in enumerate(requests) if all(len(c) == 1 for c in r.continuations)]
+    if single:
+        found = next_token_logprobs(
+            lm,
+            [requests[i].context for i in single],
+            [[c[0] for c in requests[i].continuations] for i in single],
+            batch_tokens,
+        )
+        for i, logprobs in zip(single, found, strict=True):
+            scores[i] = logprobs
+    multi = sorted(set(range(len(requests))) - set(single))
+    if multi:
+        sequences = [requests[i].context + c for i in multi for c in requests[i].continuations]
+        found = target_logprobs(lm, sequences, batch_tokens)
+        for k, i in enumerate(multi):
+            per_option = []
+            for j, cont in enumerate(requests[i].continuations):
+                per_option.append(float(found[k * len(LETTERS) + j][-len(cont) :].sum()))
+            scores[i] = np.array(per_option)
+    return scores
+
+
+def evaluate_benchmark(
+    lm: LoadedModel, bench: BenchmarkSettings, subjects: list[Subject], batch_tokens: int
+) -> dict[str, SubjectResult]:
+    """Accuracy per subject, with every question's option log-probabilities kept for inspection."""
+    results = {}
+    for subject in subjects:
+        requests = [make_request(lm, bench, subject, q) for q in subject.questions]
+        scores = score_requests(lm, requests, batch_tokens)
+        result = SubjectResult(subject=subject.name, n=len(subject.questions), correct=0)
+        for question, request, logprobs in zip(subject.questions, requests, scores, strict=True):
+            predicted = LETTERS[int(np.argmax(logprobs))]
+            result.correct += int(predicted == question.answer)
+            result.predictions.append(
+                {
+                    "id": question.id,
+                    "line": question.line,
+                    "answer": question.answer,
+                    "predicted": predicted,
+                    "logprobs": dict(zip(LETTERS, map(float, logprobs), strict=True)),
+                    "shots": request.shots,
+                }
+            )
+        results[subject.name] = result
+    return results
