@@ -190,7 +190,9 @@ def train(recipe: Recipe, *, manifest=None, resume: str | None = None) -> Path:
         for micro, mb in enumerate(micro_batches):
             mb = mb.to(device)
             with accelerator.accumulate(model):
-                logits = model(input_ids=mb.input_ids, position_ids=mb.position_ids, **mb.flash_kwargs).logits
+                # No cache: transformers keeps attention per document (from position ids) only without one.
+                logits = model(input_ids=mb.input_ids, position_ids=mb.position_ids, use_cache=False,
+                               **mb.flash_kwargs).logits
                 token_loss = F.cross_entropy(logits.float().flatten(0, 1), mb.labels.flatten(),
                                              ignore_index=IGNORE_INDEX, reduction="none")
                 # accelerate divides by grad_accum and DDP averages over processes: undo both.

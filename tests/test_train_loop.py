@@ -1,0 +1,156 @@
+"""The training loop end to end on CPU: exact resume, checkpoints, logs, final model, vocabulary growth."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from test_train_fixtures import TINY_LLAMA, random_manifest, tiny_recipe, write_shards
+from transformers import AutoConfig, AutoModelForCausalLM
+
+from common.recipe import Recipe
+from train import run
+from train.config import TrainError
+from train.model import resize_embeddings
+from train.run import train
+
+SIZES = {"zh": 24, "en": 16, "chat": 12}
+
+
+def _losses(workdir):
+    lines = (workdir / "train_logs" / "metrics.jsonl").read_text().splitlines()
+    return [(r["step"], r["loss"], r["loss_per_source"]) for r in map(json.loads, lines)]
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    """20 steps in one go (global batch 4 as 2 micro-steps of 2)."""
+    root = tmp_path_factory.mktemp("straight")
+    write_shards(root / "work" / "tokens", SIZES)
+    manifest = random_manifest(SIZES, num_steps=20, global_batch=4)
+    model_dir = train(tiny_recipe(root, micro_batch_size=2), manifest=manifest)
+    return root / "work", model_dir, manifest
+
+
+def test_resume_after_a_kill_gives_identical_losses_and_weights(straight_run, tmp_path):
+    workdir, model_dir, manifest = straight_run
+    write_shards(tmp_path / "work" / "tokens", SIZES)
+    train(tiny_recipe(tmp_path, micro_batch_size=2, max_steps=10), manifest=manifest)  # "killed" after step 10
+    shutil.rmtree(tmp_path / "work" / "model")
+    train(tiny_recipe(tmp_path, micro_batch_size=2), manifest=manifest)
+    resumed = _losses(tmp_path / "work")
+    assert [s for s, *_ in resumed] == list(range(20))
+    assert resumed == _losses(workdir)  # bit-identical floats, overall and per source
+    a = load_file(model_dir / "model.safetensors")
+    b = load_file(tmp_path / "work" / "model" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_checkpoints_keep_the_last_k_and_logs_are_written(straight_run):
+    workdir, _, manifest = straight_run
+    assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == ["step-15", "step-20"]
+    step20 = workdir / "checkpoints" / "step-20"
+    state = json.loads((step20 / "state.json").read_text())
+    assert state["step"] == 20 and state["manifest_fingerprint"] == manifest.fingerprint
+    assert {"model.safetensors", "optimizer.bin", "scheduler.bin", "random_states_0.pkl"} <= {p.name for p in step20.iterdir()}
+    logs = workdir / "train_logs"
+    assert (logs / "loss_per_source.png").stat().st_size > 1000
+    assert list((logs / "tensorboard").glob("events.out.tfevents.*"))
+    record = json.loads((logs / "metrics.jsonl").read_text().splitlines()[-1])
+    assert set(record["loss_per_source"]) <= set(SIZES) and record["tokens_per_s"] > 0
+    assert 0 <= record["data_wait_frac"] < 1 and record["lr"] > 0
+
+
+def test_the_final_model_loads_with_from_pretrained_and_generates(straight_run):
+    _, model_dir, _ = straight_run
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    out = model.generate(torch.tensor([[5, 6, 7]]), max_new_tokens=5, do_sample=False)
+    assert out.shape == (1, 8)
+
+
+def test_incomplete_checkpoints_are_ignored_with_a_warning(straight_run, tmp_path, caplog):
+    workdir, _, manifest = straight_run
+    write_shards(tmp_path / "work" / "tokens", SIZES)
+    train(tiny_recipe(tmp_path, micro_batch_size=4, max_steps=5, checkpoint_every=5), manifest=manifest)
+    checkpoints = tmp_path / "work" / "checkpoints"
+    shutil.copytree(checkpoints / "step-5", checkpoints / "step-7.tmp")
+    (checkpoints / "step-9").mkdir()  # crashed before state.json
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train(tiny_recipe(tmp_path, micro_batch_size=4, max_steps=6), manifest=manifest)
+    assert "incomplete checkpoint" in caplog.text and "step-7.tmp" in caplog.text
+    assert [s for s, *_ in _losses(tmp_path / "work")] == [0, 1, 2, 3, 4, 5]
+    # micro-batch 4 (no accumulation) trains the same first steps as 2 x 2: the split is invisible
+    for (_, a, _), (_, b, _) in zip(_losses(tmp_path / "work")[:5], _losses(workdir)[:5], strict=True):
+        assert a == pytest.approx(b, rel=1e-5)
+
+
+def test_resuming_with_another_manifest_is_refused(straight_run, tmp_path):
+    _, _, manifest = straight_run
+    write_shards(tmp_path / "work" / "tokens", SIZES)
+    train(tiny_recipe(tmp_path, micro_batch_size=4, max_steps=5), manifest=manifest)
+    other = random_manifest(SIZES, num_steps=20, global_batch=4, seed=1)
+    with pytest.raises(TrainError, match="another manifest"):
+        train(tiny_recipe(tmp_path, micro_batch_size=4), manifest=other)
+
+
+def test_embedding_only_phase_leaves_the_other_weights_untouched(tmp_path):
+    write_shards(tmp_path / "work" / "tokens", SIZES)
+    manifest = random_manifest(SIZES, num_steps=3, global_batch=4)
+    train(tiny_recipe(tmp_path, micro_batch_size=4, max_steps=1, embedding_only_steps=2, weight_decay=0.5,
+                      checkpoint_every=1), manifest=manifest)
+    train(tiny_recipe(tmp_path, micro_batch_size=4, max_steps=2, embedding_only_steps=2, weight_decay=0.5,
+                      checkpoint_every=1), manifest=manifest)
+    step1 = load_file(tmp_path / "work" / "checkpoints" / "step-1" / "model.safetensors")
+    step2 = load_file(tmp_path / "work" / "checkpoints" / "step-2" / "model.safetensors")
+    for name in step1:
+        changed = not torch.equal(step1[name], step2[name])
+        assert changed == (name in {"model.embed_tokens.weight", "lm_head.weight"}), name
+
+
+def test_new_vocabulary_rows_are_the_mean_of_their_base_sub_tokens():
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**{**TINY_LLAMA, "vocab_size": 50}))
+    before_in = model.get_input_embeddings().weight.detach().clone()
+    before_out = model.get_output_embeddings().weight.detach().clone()
+    extension = {"base_vocab_size": 50, "added": [{"token": "鱼", "id": 50, "base_ids": [3, 4, 9]},
+                                                   {"token": "你好", "id": 51, "base_ids": [7]}]}
+    assert resize_embeddings(model, 52, extension) == 2
+    emb, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
+    assert emb.shape[0] == 52 and head.shape[0] == 52
+    torch.testing.assert_close(emb[50], before_in[[3, 4, 9]].mean(0))
+    torch.testing.assert_close(head[50], before_out[[3, 4, 9]].mean(0))
+    torch.testing.assert_close(emb[51], before_in[7])
+    torch.testing.assert_close(emb[:50], before_in)
+
+
+def test_bad_base_ids_are_refused():
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**{**TINY_LLAMA, "vocab_size": 50}))
+    with pytest.raises(TrainError, match="base_ids"):
+        resize_embeddings(model, 51, {"added": [{"token": "x", "id": 50, "base_ids": [60]}]})
+
+
+def test_cli_reports_recipe_mistakes_in_one_line_with_exit_code_2(tmp_path, capsys):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model:\n  config: {model_type: llama}\ntrain:\n  micro_batch_sise: 2\n")
+    assert run.main([str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert "line 4: train.micro_batch_sise: unknown key (did you mean 'micro_batch_size'?)" in err
+
+
+def test_cli_says_when_there_is_no_manifest(tmp_path, capsys):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("workdir: w\nmodel:\n  config: {model_type: llama}\n")
+    assert run.main([str(recipe)]) == 2
+    assert "manifest" in capsys.readouterr().err
+
+
+def test_model_section_needs_exactly_one_source(tmp_path):
+    from common.recipe import RecipeError
+    from train.config import ModelSection
+
+    with pytest.raises(RecipeError, match="exactly one of model.path"):
+        Recipe.from_dict({"model": {}}, root=tmp_path).section("model", ModelSection)
