@@ -1,0 +1,133 @@
+"""Dedup stage: exact copies within and across sources, near duplicates in Chinese and English,
+every removed document in excluded/ with the id it duplicates, recall and precision on planted data."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import curation.dedup as dedup
+from common.recipe import Recipe, RecipeError
+from curation.dedup.shingles import MinHasher, normalize, text_ngrams
+
+ZH_CHARS = [chr(c) for c in range(0x4E00, 0x4E00 + 2500)]
+EN_WORDS = ["".join(random.Random(i).choices("abcdefghijklmnopqrstuvwxyz", k=6)) for i in range(3000)]
+
+
+def zh_paragraph(rng: random.Random, n: int = 60) -> str:
+    return "".join(rng.choice(ZH_CHARS) for _ in range(n)) + "。"
+
+
+def en_paragraph(rng: random.Random, n: int = 40) -> str:
+    return " ".join(rng.choice(EN_WORDS) for _ in range(n)) + "."
+
+
+def planted(lang: str, seed: int = 0, n_docs: int = 40):
+    """Documents plus labels: for each planted near duplicate, the original it came from."""
+    rng = random.Random(seed)
+    para = zh_paragraph if lang == "zh" else en_paragraph
+    sep = "\n\n"
+    originals = [[para(rng) for _ in range(5)] for _ in range(n_docs)]
+    docs = [{"id": f"{lang}/{i:03d}", "text": sep.join(p)} for i, p in enumerate(originals)]
+    labels = {}
+    for i in range(0, n_docs, 4):  # four kinds of edits, one per original
+        p = list(originals[i])
+        kind = (i // 4) % 3
+        if kind == 0:  # one sentence changed
+            p[2] = para(rng)[: len(p[2]) // 3] + p[2][len(p[2]) // 3 :]
+        elif kind == 1:  # paragraphs reordered
+            p[0], p[3] = p[3], p[0]
+        else:  # boilerplate added
+            p.append("版权所有，转载请注明出处。" if lang == "zh" else "All rights reserved. Subscribe to our newsletter.")
+        dup_id = f"{lang}/dup{i:03d}"
+        docs.append({"id": dup_id, "text": sep.join(p)})
+        labels[dup_id] = f"{lang}/{i:03d}"
+    for d in docs:
+        d["metadata"] = {"kind": "mono", "language": lang}
+    return docs, labels
+
+
+def run_dedup(tmp_path, sources: dict[str, list[dict]], languages: dict[str, str], section: dict | None = None):
+    inputs = {name: write_documents(tmp_path / "in" / name, docs) for name, docs in sources.items()}
+    ctx = StageContext(
+        Recipe.from_dict({"dedup": section or {}}, root=tmp_path),
+        tmp_path / "work",
+        [Source(name, "mono", languages[name]) for name in sources],
+    )
+    return ctx, dedup.run(ctx, inputs)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_near_duplicates_found_with_recall_and_precision(tmp_path, lang):
+    docs, labels = planted(lang)
+    ctx, out = run_dedup(tmp_path, {"s": docs}, {"s": lang})
+    removed = {e["id"]: e["metadata"] for e in read_excluded(ctx.excluded_dir("s", "near_dedup"))}
+    true_pos = sum(1 for doc_id, meta in removed.items() if labels.get(doc_id) == meta["duplicate_of"])
+    recall, precision = true_pos / len(labels), true_pos / max(len(removed), 1)
+    print(f"{lang}: recall {recall:.2f} precision {precision:.2f} ({true_pos}/{len(labels)} found, {len(removed)} removed)")
+    assert recall == 1.0 and precision == 1.0
+    assert all(meta["filter_reason"] == "near_duplicate" for meta in removed.values())
+    assert len(read_ids(out["s"])) + len(removed) == len(docs)  # kept + excluded = read
+
+
+def test_exact_duplicates_within_and_across_sources(tmp_path):
+    rng = random.Random(1)
+    texts = [zh_paragraph(rng) for _ in range(6)]
+    first = [{"id": f"a/{i}", "text": t, "metadata": {"kind": "mono"}} for i, t in enumerate(texts)]
+    first.append({"id": "a/copy", "text": "  " + texts[0].replace("。", "。 ") + "\n"})  # whitespace only differs
+    second = [{"id": "b/0", "text": texts[1], "metadata": {"kind": "mono"}}, {"id": "b/1", "text": zh_paragraph(rng)}]
+    ctx, out = run_dedup(tmp_path, {"a": first, "b": second}, {"a": "zh", "b": "zh"}, {"near": {"enabled": False}})
+    assert read_ids(out["a"]) == [f"a/{i}" for i in range(6)]
+    assert read_ids(out["b"]) == ["b/1"]  # the copy in the later source goes, the first source's stays
+    excluded = {e["id"]: e["metadata"] for src in "ab" for e in read_excluded(ctx.excluded_dir(src, "exact_dedup"))}
+    assert excluded == {
+        "a/copy": excluded["a/copy"] | {"duplicate_of": "a/0", "filter_reason": "exact_duplicate"},
+        "b/0": excluded["b/0"] | {"duplicate_of": "a/1", "filter_reason": "exact_duplicate"},
+    }
+
+
+def test_parallel_pairs_deduplicated_on_the_pair(tmp_path):
+    pairs = [("你好世界", "hello world"), ("你好世界", "hello there"), ("你好世界", "hello world")]
+    docs = [
+        {"id": f"p/{i}", "text": f"{zh}\n{en}", "metadata": {"kind": "parallel", "zh": zh, "en": en}}
+        for i, (zh, en) in enumerate(pairs)
+    ]
+    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"enabled": False}}}, root=tmp_path), tmp_path / "w",
+                       [Source("p", "parallel", None)])
+    out = dedup.run(ctx, {"p": write_documents(tmp_path / "p", docs)})
+    assert read_ids(out["p"]) == ["p/0", "p/1"]
+    assert [e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("p", "exact_dedup"))] == ["p/0"]
+
+
+def test_short_chinese_documents_still_have_shingles():
+    # datatrove's default English word tokenizer gives no 5-gram for a short Chinese text
+    assert text_ngrams("今天天气很好", "chars", 5).size == 2
+    assert text_ngrams("你好", "chars", 5).size == 1  # shorter than n: one shingle of the whole text
+
+
+def test_normalisation_ignores_case_punctuation_and_spaces():
+    assert normalize("Hello, 世界！ 12 3", "chars") == "hello世界00"
+    assert normalize("Hello,  World!", "words") == "hello world"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(alphabet="天地玄黄宇宙洪荒日月盈昃", min_size=6, max_size=60), st.text(alphabet="天地玄黄宇宙洪荒", min_size=6, max_size=60))
+def test_minhash_agreement_estimates_jaccard(a, b):
+    sa, sb = np.unique(text_ngrams(a, "chars", 3)), np.unique(text_ngrams(b, "chars", 3))
+    jaccard = len(np.intersect1d(sa, sb)) / len(np.union1d(sa, sb))
+    sig = MinHasher(256, seed=3).signatures([sa, sb])
+    agreement = float(np.mean(sig[0] == sig[1]))
+    assert abs(agreement - jaccard) < 0.2
+    if jaccard == 1.0:
+        assert agreement == 1.0
+
+
+def test_unknown_key_is_a_recipe_error(tmp_path):
+    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"num_bukets": 3}}}, root=tmp_path), tmp_path, [])
+    with pytest.raises(RecipeError, match=r"dedup.near.num_bukets: unknown key \(did you mean 'num_buckets'\?\)"):
+        dedup.run(ctx, {})
