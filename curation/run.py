@@ -1,0 +1,116 @@
+"""`python -m curation.run RECIPE`: filter, deduplicate, decontaminate, publish and tokenize every source.
+
+Stages run in order, each reading the previous one's output (docs/formats.md). Finished datatrove
+tasks are recorded under `logs/` and skipped when the command is run again, so a killed run continues
+where it stopped. `--force STAGE` recomputes that stage and every stage after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from common.recipe import Recipe, RecipeError
+from common.tokens import ShardError
+from curation._logging import quiet_datatrove
+from curation.config import load_curation, load_sources
+from curation.readers import BadInputError
+from curation.report import build_report, print_report, write_report
+from curation.stages import StageContext, StageError, Submitted
+
+DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "demo.yaml"
+
+# (stage name, module with `run(ctx, inputs)` and optionally `enabled(ctx)`, excluded/ steps it writes)
+STAGES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("filter", "curation.filter_stage", ("read", "language", "quality_zh", "gopher_repetition", "gopher_quality", "c4", "fineweb", "parallel", "instruct")),
+    ("publish", "curation.publish", ()),
+]
+
+console = Console(stderr=True)
+
+
+def _clear(ctx: StageContext, stage: str, excluded_steps: tuple[str, ...]) -> None:
+    for source in ctx.sources:
+        shutil.rmtree(ctx.logs_dir(stage, source.name), ignore_errors=True)
+        shutil.rmtree(ctx.stage_dir(stage, source.name), ignore_errors=True)
+        for step in excluded_steps:
+            shutil.rmtree(ctx.excluded_dir(source.name, step), ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m curation.run", description=__doc__.splitlines()[0])
+    parser.add_argument("recipe", nargs="?", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/demo.yaml)")
+    parser.add_argument("--executor", choices=["local", "ray", "slurm"], help="override curation.executor")
+    parser.add_argument("--workers", type=int, help="local processes (default: curation.workers)")
+    parser.add_argument("--workdir", help="override the recipe's workdir")
+    parser.add_argument("--until", choices=[s for s, _, _ in STAGES], help="stop after this stage")
+    parser.add_argument("--force", choices=[s for s, _, _ in STAGES], help="recompute this stage and all after it")
+    parser.add_argument("--verbose", action="store_true", help="show datatrove's INFO logs")
+    args = parser.parse_args(argv)
+
+    try:
+        recipe = Recipe.load(args.recipe)
+        if args.workdir:
+            recipe.data["workdir"] = str(Path(args.workdir).resolve())
+        config = load_curation(recipe)
+        sources = load_sources(recipe)
+    except RecipeError as err:
+        console.print(f"error: {err}", style="red", markup=False)
+        return 2
+    if not args.verbose:
+        os.environ["CURATION_QUIET"] = "1"
+        quiet_datatrove()
+    names = [s for s, _, _ in STAGES]
+    ctx = StageContext(
+        recipe=recipe,
+        workdir=recipe.workdir,
+        sources=sources,
+        config=config,
+        executor_kind=args.executor or config.executor,
+        workers=args.workers if args.workers is not None else config.workers,
+        force=set(names[names.index(args.force) :]) if args.force else set(),
+    )
+    console.print(f"curation: recipe {recipe.path} -> {ctx.workdir} ({len(sources)} sources, {ctx.executor_kind} executor)")
+    inputs: dict[str, Path] = {}
+    started = time.time()
+    try:
+        for stage, module_name, excluded_steps in STAGES:
+            module = importlib.import_module(module_name)
+            if hasattr(module, "enabled") and not module.enabled(ctx):
+                console.print(f"[dim]{stage:>13}: disabled in the recipe[/dim]")
+                continue
+            if stage in ctx.force:
+                _clear(ctx, stage, excluded_steps)
+            t0 = time.time()
+            with console.status(f"{stage}: running ..."):
+                inputs = module.run(ctx, inputs)
+            console.print(f"{stage:>13}: done in {time.time() - t0:.1f}s")
+            if args.until == stage:
+                break
+    except Submitted as submitted:
+        console.print(str(submitted))
+        return 0
+    except (BadInputError, StageError, RecipeError, ShardError) as err:
+        console.print(f"error: {err}", style="red", markup=False)
+        return 2
+    report = build_report(ctx)
+    path = write_report(ctx, report)
+    print_report(report, console)
+    unbalanced = [name for name, src in report["sources"].items() if not src["balanced"]]
+    console.print(f"report: {path} (+ {path.with_suffix('.png').name}); curated: {ctx.workdir / 'curated'}; "
+                  f"excluded: {ctx.workdir / 'excluded'}; {time.time() - started:.1f}s")
+    if unbalanced:
+        console.print(f"error: documents unaccounted for in {', '.join(unbalanced)}", style="red")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

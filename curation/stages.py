@@ -1,0 +1,139 @@
+"""What every curation stage gets: the recipe, the sources, folders, and a datatrove executor factory.
+
+A stage is a function `run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]`: it takes
+the documents folder of every source from the stage before and returns its own. Stages that run
+datatrove pipelines get their executor from `ctx.executor(...)`, so the recipe (or `--executor`)
+decides between the local, Ray and Slurm executors, and a restarted run skips finished tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.executor.base import PipelineExecutor
+
+from common.recipe import Recipe
+from curation.config import CurationConfig, InstructSource, MonoSource, ParallelSource
+
+
+class StageError(RuntimeError):
+    """A stage could not run (its input is missing or incomplete, an executor failed)."""
+
+
+class Submitted(Exception):
+    """Raised after submitting Slurm jobs: the next stages need their output, so the run stops here."""
+
+
+@dataclass
+class StageContext:
+    recipe: Recipe
+    workdir: Path
+    sources: list[MonoSource | ParallelSource | InstructSource]
+    config: CurationConfig
+    executor_kind: str = "local"
+    workers: int = -1
+    force: set[str] = field(default_factory=set)  # stages to recompute even if complete
+
+    def stage_dir(self, stage: str, source: str) -> Path:
+        return self.workdir / "stages" / stage / source
+
+    def excluded_dir(self, source: str, step: str) -> Path:
+        return self.workdir / "excluded" / source / step
+
+    def logs_dir(self, stage: str, source: str) -> Path:
+        return self.workdir / "logs" / stage / source
+
+    def source(self, name: str):
+        return next(s for s in self.sources if s.name == name)
+
+    def tasks_for(self, source) -> int:
+        return source.tasks or self.config.tasks
+
+    def executor(self, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None) -> PipelineExecutor:
+        """A datatrove executor for one stage of one source; logs and completion markers in logs/<stage>/<source>."""
+        logging_dir = str(self.logs_dir(stage, source))
+        workers = self.workers if workers is None else workers
+        if workers == -1:
+            workers = min(tasks, os.cpu_count() or 1)
+        if self.executor_kind == "ray":
+            from datatrove.executor.ray import RayPipelineExecutor
+
+            return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir)
+        if self.executor_kind == "slurm":
+            from datatrove.executor.slurm import SlurmPipelineExecutor
+
+            slurm = self.config.slurm
+            return SlurmPipelineExecutor(
+                pipeline,
+                tasks=tasks,
+                workers=workers,
+                time=slurm.time,
+                partition=slurm.partition or "",
+                cpus_per_task=slurm.cpus_per_task,
+                mem_per_cpu_gb=slurm.mem_per_cpu_gb,
+                qos=slurm.qos or "normal",
+                sbatch_args=dict(slurm.sbatch_args) or None,
+                venv_path=slurm.venv_path,
+                job_name=f"{self.recipe.name}-{stage}-{source}",
+                logging_dir=logging_dir,
+            )
+        return LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method="spawn")
+
+    def run_executor(self, executor: PipelineExecutor, *, stage: str, source: str) -> None:
+        """Run (or, on Slurm, submit) an executor and check that every task finished."""
+        if stage in self.force:
+            _clear_completions(self.logs_dir(stage, source))
+        executor.run()
+        if self.executor_kind == "slurm":
+            return
+        missing = executor.get_incomplete_ranks()
+        if missing:
+            raise StageError(
+                f"{stage} / {source}: {len(missing)} task(s) did not finish ({missing[:5]}); see {self.logs_dir(stage, source)}/logs"
+            )
+
+    def is_complete(self, stage: str, source: str, tasks: int) -> bool:
+        completions = self.logs_dir(stage, source) / "completions"
+        return completions.is_dir() and len(list(completions.iterdir())) >= tasks
+
+
+def _clear_completions(logs: Path) -> None:
+    completions = logs / "completions"
+    if completions.is_dir():
+        for marker in completions.iterdir():
+            marker.unlink()
+
+
+def read_stats(logs_dir: Path) -> list[dict]:
+    """datatrove's per-step stats of a finished stage, merged over tasks (stats.json or stats/*.json)."""
+    merged = logs_dir / "stats.json"
+    if merged.is_file():
+        return json.loads(merged.read_text())
+    per_task = sorted((logs_dir / "stats").glob("*.json"))
+    if not per_task:
+        return []
+    steps: list[dict] = []
+    for file in per_task:
+        for i, step in enumerate(json.loads(file.read_text())):
+            if i >= len(steps):
+                steps.append({"name": step["name"], "stats": {}})
+            for key, value in step.get("stats", {}).items():
+                total = value.get("total", 0) if isinstance(value, dict) else value
+                prev = steps[i]["stats"].get(key, {"total": 0})
+                steps[i]["stats"][key] = {"total": prev["total"] + total}
+    return steps
+
+
+def stat_total(steps: list[dict], key: str, step_name: str | None = None) -> int:
+    total = 0
+    for step in steps:
+        if step_name and step_name not in step["name"]:
+            continue
+        value = step.get("stats", {}).get(key)
+        if value is not None:
+            total += value.get("total", 0) if isinstance(value, dict) else value
+    return int(total)
