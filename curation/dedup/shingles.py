@@ -151,3 +151,30 @@ class MinHasher:
             np.multiply(flat, multiplier, out=buf)
             out[:, k] = np.minimum.reduceat(buf, offsets)
         return out
+
+
+def _is_cjk(codepoints: np.ndarray) -> np.ndarray:
+    """CJK unified ideographs (with extension A and compatibility ideographs) and the supplementary planes."""
+    return (
+        ((codepoints >= 0x4E00) & (codepoints <= 0x9FFF))
+        | ((codepoints >= 0x3400) & (codepoints <= 0x4DBF))
+        | ((codepoints >= 0xF900) & (codepoints <= 0xFAFF))
+        | ((codepoints >= 0x20000) & (codepoints <= 0x3FFFF))
+    )
+
+
+def cjk_char_ngrams(text: str, n: int, min_cjk: int) -> np.ndarray:
+    """Hashes of the character n-grams of `text` that hold at least `min_cjk` Chinese characters, so
+    the English part of a mixed text does not yield character n-grams."""
+    codepoints = normalized_codepoints(text, "chars")
+    if len(codepoints) < n:
+        return np.zeros(0, dtype=np.uint64)
+    cjk = np.concatenate(([0], np.cumsum(_is_cjk(codepoints))))
+    per_window = cjk[n:] - cjk[:-n]
+    hashes = ngram_hashes(_mix(codepoints.astype(np.uint64) * _NGRAM_WEIGHTS[63]), n, short=False)
+    return hashes[per_window >= min_cjk]
+
+
+def has_cjk(text: str) -> bool:
+    """Whether `text` holds a Chinese character."""
+    return bool(_is_cjk(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)).any())
