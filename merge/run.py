@@ -1,0 +1,399 @@
+"""`python -m merge.run RECIPE`: merge a base, a language (CT) and a task (SFT) model into one HF folder.
+
+Streams one tensor at a time: every input is opened lazily, each output tensor is merged from the inputs'
+copies of it and written to its shard at once. Everything that can be wrong with the inputs (architecture,
+missing tensors, shapes, vocabulary) is checked before anything is written. The result goes to a
+temporary folder renamed on success; `merge_report.json` in it records the inputs, the method and the
+survival diagnostic (docs/merge.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from common.recipe import Recipe, RecipeError
+
+from .config import MergeSection, ModelRef, load_section
+from .io import MergeError, ModelReader, ShardedWriter, TensorInfo, parse_size
+from .methods import METHODS, MethodParams, TensorContext, top_k_mask
+
+REPORT_VERSION = 1
+# Config keys that must agree for tensors of the same name to mean the same thing.
+ARCHITECTURE_KEYS = (
+    "model_type", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+    "num_key_value_heads", "head_dim", "hidden_act",
+)  # fmt: skip
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+    "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja", "chat_template.json",
+)  # fmt: skip
+HEAD_NAMES = ("lm_head.weight",)
+EMBED_SUFFIXES = ("embed_tokens.weight", "wte.weight", "embed_in.weight")
+
+
+@dataclass
+class TensorPlan:
+    """How one output tensor is made: its shape and dtype, and which input rows feed it."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    base_rows: int | None = None  # for vocabulary tensors: rows every model has (the base vocabulary)
+    merge: bool = True  # False: copied from the config model (integer buffers)
+
+
+@dataclass
+class MergePlan:
+    labels: list[str]
+    readers: list[ModelReader]  # base first when there is one
+    has_base: bool
+    tensors: list[TensorPlan]
+    tie_output: bool
+    output_vocab: int | None
+    config_reader: ModelReader
+    tokenizer_reader: ModelReader
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_model(ref: ModelRef, label: str) -> Path:
+    """A local folder as is; a hub name downloaded (weights, configs, tokenizer only) to the HF cache."""
+    if ref.is_local:
+        return Path(ref.path)
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(
+            snapshot_download(
+                ref.path,
+                revision=ref.revision,
+                allow_patterns=["*.safetensors", "*.json", "tokenizer.model", "*.txt", "*.jinja"],
+            )
+        )
+    except Exception as err:  # hub errors are many types; the message is what the user needs
+        raise MergeError(f"{label}: cannot fetch {ref.path} from the hub: {err}") from None
+
+
+def _tensor_of(reader: ModelReader, name: str) -> str | None:
+    """The stored tensor that provides `name` for this model (the input embedding for a tied head)."""
+    if name in reader.tensors:
+        return name
+    if name in HEAD_NAMES and reader.tie_word_embeddings:
+        return next((n for n in reader.tensors if n.endswith(EMBED_SUFFIXES)), None)
+    return None
+
+
+def build_plan(section: MergeSection, readers: list[ModelReader], labels: list[str]) -> MergePlan:
+    """Check that the inputs can be merged and decide every output tensor; raise MergeError otherwise."""
+    has_base = section.base is not None
+    reference = readers[0]
+    problems: list[str] = []
+    for label, reader in zip(labels[1:], readers[1:], strict=True):
+        for key in ARCHITECTURE_KEYS:
+            ours, theirs = reference.config.get(key), reader.config.get(key)
+            if ours != theirs and ours is not None and theirs is not None:
+                problems.append(f"{label}: config {key} is {theirs!r} but {labels[0]} has {ours!r}")
+    if problems:
+        raise MergeError("models have different architectures:\n  " + "\n  ".join(problems))
+
+    by_label = dict(zip(labels, readers, strict=True))
+    config_reader = by_label[section.config_from] if section.config_from else reference
+    tokenizer_reader = by_label[section.tokenizer_from] if section.tokenizer_from else config_reader
+    tie_output = all(r.tie_word_embeddings and not any(h in r.tensors for h in HEAD_NAMES) for r in readers)
+
+    names = [n for n in config_reader.tensors]
+    for reader in readers:
+        names += [n for n in reader.tensors if n not in names]
+    if not tie_output:
+        names += [h for h in HEAD_NAMES if h not in names and any(_tensor_of(r, h) for r in readers)]
+    else:
+        names = [n for n in names if n not in HEAD_NAMES]
+
+    out_dtype = getattr(torch, section.dtype) if section.dtype else None
+    vocab_sizes = [r.vocab_size for r in readers]
+    plans: list[TensorPlan] = []
+    output_vocab: int | None = None
+    for name in names:
+        infos: list[TensorInfo | None] = []
+        for label, reader in zip(labels, readers, strict=True):
+            stored = _tensor_of(reader, name)
+            if stored is None:
+                problems.append(f"{label}: has no tensor {name}")
+                infos.append(None)
+            else:
+                infos.append(reader.tensors[stored])
+        present = [i for i in infos if i is not None]
+        if len(present) != len(infos):
+            continue
+        shapes = {i.shape for i in present}
+        stored_dtype = config_reader.tensors[_tensor_of(config_reader, name) or name].dtype
+        dtype = out_dtype if (out_dtype is not None and stored_dtype.is_floating_point) else stored_dtype
+        if not all(i.dtype.is_floating_point for i in present):
+            plans.append(TensorPlan(name, present[0].shape, stored_dtype, merge=False))
+            if len(shapes) > 1:
+                problems.append(f"{name}: shapes differ: " + _shapes_text(labels, infos))
+            continue
+        if len(shapes) == 1:
+            plans.append(TensorPlan(name, present[0].shape, dtype))
+            continue
+        # Shapes may differ only in the vocabulary dimension of embeddings and heads.
+        rest = {i.shape[1:] for i in present}
+        is_vocab = len(rest) == 1 and all(
+            i.shape[0] == v for i, v in zip(present, vocab_sizes, strict=True) if v is not None
+        )
+        if not is_vocab:
+            problems.append(f"{name}: shapes differ: " + _shapes_text(labels, infos))
+            continue
+        rows = [i.shape[0] for i in present]
+        base_rows = rows[0] if has_base else min(rows)
+        if has_base and min(rows) < base_rows:
+            smaller = [lab for lab, r in zip(labels, rows, strict=True) if r < base_rows]
+            problems.append(
+                f"{name}: {', '.join(smaller)} have fewer vocabulary rows than the base ({base_rows})"
+            )
+            continue
+        output_vocab = max(rows)
+        plans.append(TensorPlan(name, (output_vocab, *present[0].shape[1:]), dtype, base_rows=base_rows))
+
+    out_vocab_text = output_vocab if output_vocab is not None else config_reader.vocab_size
+    if output_vocab is not None and tokenizer_reader.vocab_size != output_vocab:
+        owner = [lab for lab, r in zip(labels, readers, strict=True) if r.vocab_size == output_vocab]
+        problems.append(
+            f"the merged embeddings have {output_vocab} rows (vocabulary of {', '.join(owner)}) but the tokenizer "
+            f"comes from a model with vocab_size {tokenizer_reader.vocab_size}; set merge.tokenizer_from: {owner[0]}"
+        )
+    if problems:
+        raise MergeError("cannot merge these models:\n  " + "\n  ".join(problems))
+    notes = []
+    if output_vocab is not None:
+        notes.append(
+            f"vocabulary: merged rows [0, {plans_base_rows(plans)}) ; rows up to {out_vocab_text} from the models that have them"
+        )
+    return MergePlan(
+        labels, readers, has_base, plans, tie_output, output_vocab, config_reader, tokenizer_reader, notes
+    )
+
+
+def plans_base_rows(plans: list[TensorPlan]) -> int | None:
+    return next((p.base_rows for p in plans if p.base_rows is not None), None)
+
+
+def _shapes_text(labels: list[str], infos: list[TensorInfo | None]) -> str:
+    return ", ".join(f"{lab} {list(i.shape) if i else None}" for lab, i in zip(labels, infos, strict=True))
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise MergeError(f"merge.device is {name} but CUDA is not available")
+    return device
+
+
+@dataclass
+class Survival:
+    """Counts for one model: important (top-k) task-vector entries, and those that survived the merge."""
+
+    important: int = 0
+    survived: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        return self.survived / self.important if self.important else None
+
+
+def survival_counts(task_vector: torch.Tensor, merged_delta: torch.Tensor, top_k: float) -> Survival:
+    """Of the top-k entries of `task_vector` by magnitude, how many the merged task vector keeps.
+
+    An entry survives when the merged task vector is non-zero there with the same sign (TIES keeps a
+    parameter's contribution exactly when its sign agrees with the elected one and it was not trimmed).
+    """
+    important, _ = top_k_mask(task_vector, top_k)
+    important &= task_vector != 0
+    kept = important & (torch.sign(merged_delta) == torch.sign(task_vector))
+    return Survival(int(torch.count_nonzero(important)), int(torch.count_nonzero(kept)))
+
+
+def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: int = 0, log=print) -> dict:
+    """Merge the models `section` names into the HF folder `output`; return the report (also in the folder)."""
+    started = time.perf_counter()
+    method = METHODS[section.method]
+    refs = ([section.base] if section.base is not None else []) + list(section.models)
+    labels = section.labels()
+    readers = [ModelReader(resolve_model(ref, label), label) for ref, label in zip(refs, labels, strict=True)]
+    plan = build_plan(section, readers, labels)
+    device = _device(section.device)
+    compute_dtype = getattr(torch, section.compute_dtype)
+    model_labels = labels[1:] if plan.has_base else labels
+    weights = torch.tensor([m.weight for m in section.models], dtype=torch.float64)
+    top_k = section.diagnostics.top_k or getattr(params, "density", None) or 0.2
+    diagnose = section.diagnostics.enabled and plan.has_base
+
+    if output.exists() and not section.overwrite:
+        raise MergeError(f"output {output} exists; remove it or set merge.overwrite: true")
+    staging = output.with_name(output.name + ".tmp")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    writer = ShardedWriter(
+        staging, [(p.name, p.shape, p.dtype) for p in plan.tensors], parse_size(section.max_shard_size)
+    )
+    totals = {label: Survival() for label in model_labels}
+    per_tensor: dict[str, dict[str, float | None]] = {}
+    log(
+        f"merge: {section.method} of {', '.join(model_labels)}"
+        + (f" onto {labels[0]}" if plan.has_base else "")
+    )
+    for i, tensor_plan in enumerate(plan.tensors):
+        if not tensor_plan.merge:
+            reader = plan.config_reader
+            writer.write(
+                tensor_plan.name, reader.get(_tensor_of(reader, tensor_plan.name) or tensor_plan.name)
+            )
+            continue
+        inputs = [
+            r.get(_tensor_of(r, tensor_plan.name)).to(device=device, dtype=compute_dtype)
+            for r in plan.readers
+        ]
+        rows = tensor_plan.base_rows
+        common = [t[:rows] for t in inputs] if rows is not None else inputs
+        ctx = TensorContext(tensor_plan.name, seed)
+        w = weights.to(compute_dtype)
+        if method.uses_task_vectors:
+            base = common[0]
+            deltas = torch.stack(common[1:]).sub_(base)
+            merged_delta = method.fn(deltas, w, params, ctx)
+            merged = base + merged_delta
+        else:
+            models = torch.stack(common[1:] if plan.has_base else common)
+            merged = method.fn(models, w, params, ctx)
+            merged_delta = merged - common[0] if plan.has_base else None
+            deltas = torch.stack(common[1:]).sub_(common[0]) if diagnose else None
+        if diagnose and merged_delta is not None and deltas is not None:
+            row = {}
+            for label, delta in zip(model_labels, deltas, strict=True):
+                counts = survival_counts(delta, merged_delta, top_k)
+                totals[label].important += counts.important
+                totals[label].survived += counts.survived
+                row[label] = counts.fraction
+            per_tensor[tensor_plan.name] = row
+        if rows is not None:
+            merged = _extend_vocabulary(
+                merged, inputs[1:] if plan.has_base else inputs, weights, tensor_plan.shape[0]
+            )
+        writer.write(tensor_plan.name, merged)
+        if (i + 1) % 50 == 0:
+            log(f"  {i + 1}/{len(plan.tensors)} tensors")
+        del inputs, common, merged, merged_delta
+    writer.close()
+
+    _write_config(plan, staging, section)
+    copied = [f for f in TOKENIZER_FILES if (plan.tokenizer_reader.folder / f).is_file()]
+    for name in copied:
+        shutil.copy2(plan.tokenizer_reader.folder / name, staging / name)
+    generation = plan.config_reader.folder / "generation_config.json"
+    if generation.is_file():
+        shutil.copy2(generation, staging / "generation_config.json")
+
+    overall = {label: s.fraction for label, s in totals.items()} if diagnose else {}
+    report = {
+        "format_version": REPORT_VERSION,
+        "method": section.method,
+        "parameters": params.model_dump(by_alias=True),
+        "base": str(plan.readers[0].folder) if plan.has_base else None,
+        "models": [
+            {"name": label, "path": str(reader.folder), "weight": float(ref.weight)}
+            for label, reader, ref in zip(
+                model_labels, plan.readers[-len(model_labels) :], section.models, strict=True
+            )
+        ],
+        "config_from": str(plan.config_reader.folder),
+        "tokenizer_from": str(plan.tokenizer_reader.folder),
+        "tokenizer_files": copied,
+        "vocab_size": plan.output_vocab or plan.config_reader.vocab_size,
+        "base_vocab_size": plans_base_rows(plan.tensors),
+        "tie_word_embeddings": plan.tie_output,
+        "n_tensors": len(plan.tensors),
+        "n_shards": len(writer.names),
+        "bytes": writer.total_bytes,
+        "seconds": round(time.perf_counter() - started, 3),
+        "survival": {
+            "top_k": top_k,
+            "definition": "fraction of each model's top-k task-vector entries (by magnitude) that the merged "
+            "task vector keeps with the same sign",
+            "overall": overall,
+            "per_tensor": per_tensor,
+        },
+    }
+    (staging / "merge_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    if output.exists():
+        shutil.rmtree(output)
+    staging.rename(output)
+    if diagnose:
+        log(f"survival of top-{top_k:g} task-vector entries: " + ", ".join(
+            f"{label} {value:.3f}" if value is not None else f"{label} n/a" for label, value in overall.items()
+        ))  # fmt: skip
+    log(
+        f"wrote {output} ({len(plan.tensors)} tensors, {len(writer.names)} shards) in {report['seconds']:.1f}s"
+    )
+    return report
+
+
+def _extend_vocabulary(
+    merged: torch.Tensor, models: list[torch.Tensor], weights: torch.Tensor, rows: int
+) -> torch.Tensor:
+    """Rows beyond the base vocabulary: the weighted mean of the models that have each row (docs/merge.md)."""
+    out = torch.empty((rows, *merged.shape[1:]), dtype=merged.dtype, device=merged.device)
+    out[: merged.shape[0]] = merged
+    start = merged.shape[0]
+    ends = sorted({t.shape[0] for t in models if t.shape[0] > start})
+    for end in ends:
+        having = [(t, float(w)) for t, w in zip(models, weights, strict=True) if t.shape[0] >= end]
+        total = sum(w for _, w in having) or 1.0
+        out[start:end] = sum(t[start:end] * (w / total) for t, w in having)
+        start = end
+    return out
+
+
+def _write_config(plan: MergePlan, folder: Path, section: MergeSection) -> None:
+    config = dict(plan.config_reader.config)
+    if plan.output_vocab is not None:
+        config["vocab_size"] = plan.output_vocab
+    config["tie_word_embeddings"] = plan.tie_output
+    if section.dtype:
+        config["dtype"] = section.dtype
+        config.pop("torch_dtype", None)
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
+def output_folder(recipe: Recipe, section: MergeSection) -> Path:
+    path = Path(section.output).expanduser()
+    return path if path.is_absolute() else recipe.workdir / path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m merge.run", description=__doc__.splitlines()[0])
+    parser.add_argument("recipe", help="recipe YAML with a `merge` section")
+    parser.add_argument("--output", help="output folder (default: workdir / merge.output)")
+    args = parser.parse_args(argv)
+    try:
+        recipe = Recipe.load(args.recipe)
+        section, params = load_section(recipe)
+        output = Path(args.output).resolve() if args.output else output_folder(recipe, section)
+        merge(section, params, output, seed=recipe.seed)
+    except (RecipeError, MergeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
