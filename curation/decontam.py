@@ -24,7 +24,7 @@ from datatrove.utils.typeshelper import StatHints
 from pydantic import Field
 
 from common.recipe import InputPath, Section
-from curation.dedup import ensure_documents
+from curation.dedup import clear_forced, ensure_documents, run_pipeline
 from curation.dedup.shingles import cjk_char_ngrams, has_cjk, text_ngrams
 from curation.io import documents_reader, documents_writer, excluded_writer
 
@@ -39,7 +39,7 @@ class DecontaminationSection(Section):
     zh_ngram: int = Field(13, ge=4, le=64, description="shared characters (mostly Chinese) that count as overlap")
     en_ngram: int = Field(10, ge=3, le=64, description="shared words that count as overlap")
     tasks: int = Field(1, ge=1)
-    workers: int = Field(1, ge=1)
+    workers: int | None = Field(None, ge=1, description="local processes (default: curation.workers)")
 
 
 class EvalFileError(ValueError):
@@ -156,11 +156,18 @@ class DecontaminationFilter(PipelineStep):
                 writer.close()
 
 
+def enabled(ctx) -> bool:
+    """Whether the recipe runs this stage: enabled and with evaluation files listed."""
+    cfg = ctx.recipe.section("decontamination", DecontaminationSection)
+    return cfg.enabled and bool(cfg.eval_files)
+
+
 def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
     """Decontaminate every source in `inputs`; returns the output documents folder per source."""
     cfg: DecontaminationSection = ctx.recipe.section("decontamination", DecontaminationSection)
     if not cfg.enabled or not cfg.eval_files:
         return dict(inputs)
+    clear_forced(ctx, "decontaminate")
     index_file = ctx.workdir / "stages" / "decontaminate.work" / "eval_ngrams.npz"
     index_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez(index_file, **build_index(cfg.eval_files, cfg.zh_ngram, cfg.en_ngram))
@@ -173,6 +180,7 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
                                   excluded_writer(ctx.excluded_dir(name, REASON))),
             documents_writer(out),
         ]
-        ctx.executor(pipeline, stage="decontaminate", source=name, tasks=cfg.tasks, workers=cfg.workers).run()
+        if not run_pipeline(ctx, pipeline, stage="decontaminate", source=name, tasks=cfg.tasks, workers=cfg.workers):
+            return {}
         outputs[name] = ensure_documents(out)
     return outputs

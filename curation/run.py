@@ -30,6 +30,8 @@ DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "demo.yaml
 # (stage name, module with `run(ctx, inputs)` and optionally `enabled(ctx)`, excluded/ steps it writes)
 STAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("filter", "curation.filter_stage", ("read", "language", "quality_zh", "gopher_repetition", "gopher_quality", "c4", "fineweb", "parallel", "instruct")),
+    ("dedup", "curation.dedup", ("exact_dedup", "near_dedup")),
+    ("decontaminate", "curation.decontam", ("decontaminate",)),
     ("publish", "curation.publish", ()),
 ]
 
@@ -91,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.time()
             with console.status(f"{stage}: running ..."):
                 inputs = module.run(ctx, inputs)
+            if ctx.submitted:
+                raise Submitted(
+                    f"{stage}: submitted Slurm jobs {', '.join(ctx.submitted)}. When they have finished, run the same "
+                    "command again: finished tasks are skipped and the next stage starts."
+                )
             console.print(f"{stage:>13}: done in {time.time() - t0:.1f}s")
             if args.until == stage:
                 break

@@ -30,9 +30,9 @@ class StageContext:
     workdir: Path
     sources: list[Source]
 
-    def executor(self, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int = 1):
+    def executor(self, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None):
         return LocalPipelineExecutor(
-            pipeline, tasks=tasks, workers=workers, logging_dir=str(self.workdir / "logs" / stage / source),
+            pipeline, tasks=tasks, workers=workers or 1, logging_dir=str(self.workdir / "logs" / stage / source),
             skip_completed=True,
         )
 

@@ -10,6 +10,7 @@ Chinese (and any non-English group) is shingled on characters, English on words.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -27,7 +28,7 @@ from curation.dedup.minhash import (
 )
 from curation.io import DOCUMENT_SCHEMA, documents_reader, documents_writer, excluded_writer
 
-__all__ = ["DedupSection", "NearDedupSection", "ensure_documents", "run"]
+__all__ = ["DedupSection", "NearDedupSection", "enabled", "ensure_documents", "run", "run_pipeline"]
 
 
 class NearDedupSection(Section):
@@ -56,7 +57,7 @@ class DedupSection(Section):
     exact_across_sources: bool = True
     near: NearDedupSection = Field(default_factory=NearDedupSection)
     tasks: int = Field(1, ge=1, le=FILES_PER_SOURCE - 1, description="datatrove tasks per source")
-    workers: int = Field(1, ge=1)
+    workers: int | None = Field(None, ge=1, description="local processes (default: curation.workers)")
 
     @model_validator(mode="after")
     def _something_to_do(self) -> DedupSection:
@@ -75,9 +76,32 @@ def ensure_documents(folder: str | Path) -> Path:
     return folder
 
 
+def run_pipeline(ctx, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None) -> bool:
+    """Run one datatrove pipeline through the stage context; False when it was submitted to Slurm and
+    the rest of the stage must wait for the next `curation.run` (finished tasks are skipped then)."""
+    executor = ctx.executor(pipeline, stage=stage, source=source, tasks=tasks, workers=workers)
+    if hasattr(ctx, "run_executor"):
+        ctx.run_executor(executor, stage=stage, source=source)
+    else:
+        executor.run()
+    return not getattr(ctx, "submitted", None)
+
+
+def clear_forced(ctx, stage: str) -> None:
+    """On `--force STAGE`, drop this stage's scratch and the logs of all its sub-steps."""
+    if stage in getattr(ctx, "force", ()):
+        for folder in (ctx.workdir / "stages" / f"{stage}.work", ctx.workdir / "logs" / stage):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def enabled(ctx) -> bool:
+    """Whether the recipe runs this stage (curation.run skips it otherwise)."""
+    return ctx.recipe.section("dedup", DedupSection).enabled
+
+
 def _group(source) -> tuple[str, str]:
     """Sources deduplicated against each other, and how they are shingled."""
-    language = source.language or ("zh-en" if source.kind == "parallel" else "mixed")
+    language = getattr(source, "language", None) or ("zh-en" if source.kind == "parallel" else "mixed")
     return f"{source.kind}-{language}", ("words" if language == "en" else "chars")
 
 
@@ -86,6 +110,7 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
     cfg: DedupSection = ctx.recipe.section("dedup", DedupSection)
     if not cfg.enabled:
         return dict(inputs)
+    clear_forced(ctx, "dedup")
     specs = {s.name: s for s in ctx.sources}
     order = [s.name for s in ctx.sources if s.name in inputs]
     missing = [name for name in inputs if name not in specs]
@@ -109,7 +134,8 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
                 ExactDedupFilter(keep_file, excluded_writer(ctx.excluded_dir(name, "exact_dedup"))),
                 documents_writer(out),
             ]
-            ctx.executor(pipeline, stage="dedup", source=f"exact/{name}", tasks=cfg.tasks, workers=cfg.workers).run()
+            if not run_pipeline(ctx, pipeline, stage="dedup", source=f"exact/{name}", tasks=cfg.tasks, workers=cfg.workers):
+                return {}
             current[name] = ensure_documents(out)
 
     if cfg.near.enabled:
@@ -120,13 +146,14 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
                 key = f"{key}/{name}"
             groups.setdefault(key, []).append(name)
         for group, names in groups.items():
-            _near_dedup(ctx, cfg, group, names, specs, current, outputs, scratch / "minhash" / group)
+            if not _near_dedup(ctx, cfg, group, names, specs, current, outputs, scratch / "minhash" / group):
+                return {}
             for name in names:
                 current[name] = outputs[name]
     return {name: current[name] for name in order}
 
 
-def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, current, outputs, work: Path) -> None:
+def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, current, outputs, work: Path) -> bool:
     near = cfg.near
     config = MinhashConfig(n_grams=0, num_buckets=near.num_buckets, hashes_per_bucket=near.hashes_per_bucket, seed=near.seed)
     _, mode = _group(specs[names[0]])
@@ -138,14 +165,13 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
             documents_reader(current[name]),
             ShingleMinhashSignature(signatures, config, shingles, file_id_offset=offsets[name]),
         ]
-        ctx.executor(pipeline, stage="dedup", source=f"signatures/{name}", tasks=cfg.tasks, workers=cfg.workers).run()
+        if not run_pipeline(ctx, pipeline, stage="dedup", source=f"signatures/{name}", tasks=cfg.tasks, workers=cfg.workers):
+            return False
     buckets = MinhashDedupBuckets(signatures, bucket_dir, config=config)
-    ctx.executor(
-        [buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers
-    ).run()
-    ctx.executor(
-        [MinhashClusterKeepFirst(bucket_dir, clusters)], stage="dedup", source=f"clusters/{group}"
-    ).run()
+    if not run_pipeline(ctx, [buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers):
+        return False
+    if not run_pipeline(ctx, [MinhashClusterKeepFirst(bucket_dir, clusters)], stage="dedup", source=f"clusters/{group}"):
+        return False
     for name in names:
         pipeline = [
             documents_reader(current[name]),
@@ -157,6 +183,8 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
             ),
             documents_writer(outputs[name]),
         ]
-        ctx.executor(pipeline, stage="dedup", source=f"filter/{name}", tasks=cfg.tasks, workers=cfg.workers).run()
+        if not run_pipeline(ctx, pipeline, stage="dedup", source=f"filter/{name}", tasks=cfg.tasks, workers=cfg.workers):
+            return False
         ensure_documents(outputs[name])
+    return True
 
