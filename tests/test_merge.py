@@ -1,0 +1,281 @@
+"""Behaviour of `merge`: methods against the papers' definitions, streaming output, vocabulary, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from safetensors import safe_open
+
+from common.recipe import Recipe
+from merge.config import load_section
+from merge.demo_models import build_demo_models
+from merge.io import MergeError
+from merge.methods import METHODS, TensorContext, TiesParams, TiesSVParams, top_k_mask
+from merge.run import main, merge
+
+
+def ties_reference(
+    base: np.ndarray, models: list[np.ndarray], weights: list[float], density: float, lam: float
+):
+    """TIES as Yadav et al. (2023) define it, written independently: trim, elect, disjoint merge."""
+    trimmed = []
+    for model in models:
+        tau = (model - base).reshape(-1).astype(np.float64)
+        k = max(1, int(density * tau.size))
+        keep = np.argsort(-np.abs(tau), kind="stable")[:k]  # ties in magnitude: lower index first
+        t = np.zeros_like(tau)
+        t[keep] = tau[keep]
+        trimmed.append(t)
+    merged = np.zeros_like(trimmed[0])
+    for p in range(merged.size):
+        mass = sum(w * t[p] for w, t in zip(weights, trimmed, strict=True))
+        gamma = 1.0 if mass >= 0 else -1.0
+        agreeing = [(w, t[p]) for w, t in zip(weights, trimmed, strict=True) if np.sign(t[p]) == gamma]
+        if agreeing:
+            merged[p] = sum(w * v for w, v in agreeing) / sum(w for w, _ in agreeing)
+    return (base.reshape(-1) + lam * merged).reshape(base.shape)
+
+
+def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
+    out = {}
+    for file in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as handle:
+            out.update({name: handle.get_tensor(name) for name in handle.keys()})
+    return out
+
+
+def recipe_for(models: dict[str, Path], method: str, **merge_keys) -> Recipe:
+    section = {
+        "method": method,
+        "base": {"name": "base", "path": str(models["base"])},
+        "models": [{"name": "ct", "path": str(models["ct"])}, {"name": "sft", "path": str(models["sft"])}],
+        "tokenizer_from": "ct",
+    }
+    section.update(merge_keys)
+    return Recipe.from_dict({"merge": section, "seed": 3})
+
+
+def run(recipe: Recipe, output: Path) -> dict:
+    section, params = load_section(recipe)
+    return merge(section, params, output, seed=recipe.seed, log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> dict[str, Path]:
+    return build_demo_models(tmp_path_factory.mktemp("models"), seed=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    n_models=st.integers(1, 3),
+    density=st.sampled_from([0.1, 0.3, 0.5, 1.0]),
+    lam=st.sampled_from([0.5, 1.0]),
+    seed=st.integers(0, 2**16),
+    quantize=st.booleans(),
+)
+def test_ties_equals_paper_definition(n, n_models, density, lam, seed, quantize):
+    generator = torch.Generator().manual_seed(seed)
+    base = torch.randn(n, generator=generator)
+    models = [base + torch.randn(n, generator=generator) for _ in range(n_models)]
+    if quantize:  # many equal magnitudes and exact zeros: exercises tie-breaking
+        models = [base + torch.round(m - base) for m in models]
+    weights = [float(w) for w in torch.rand(n_models, generator=generator) + 0.5]
+    params = TiesParams(density=density, **{"lambda": lam})
+    deltas = torch.stack(models) - base
+    ours = base + METHODS["ties"].fn(deltas, torch.tensor(weights), params, TensorContext("t"))
+    expected = ties_reference(base.numpy(), [m.numpy() for m in models], weights, density, lam)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.sampled_from([(7,), (5, 6), (3, 4, 5)]), density=st.floats(0.05, 1.0), seed=st.integers(0, 2**16)
+)
+def test_ties_sv_with_zero_slack_is_exactly_ties(shape, density, seed):
+    generator = torch.Generator().manual_seed(seed)
+    deltas = torch.randn((3, *shape), generator=generator) * torch.tensor([5.0, 1.0, 0.3]).view(
+        -1, *[1] * len(shape)
+    )
+    weights = torch.rand(3, generator=generator) + 0.1
+    ties = METHODS["ties"].fn(deltas, weights, TiesParams(density=density), TensorContext("t"))
+    sv = METHODS["ties_sv"].fn(deltas, weights, TiesSVParams(density=density, slack=0.0), TensorContext("t"))
+    assert torch.equal(ties, sv)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 300), density=st.floats(0.01, 1.0), seed=st.integers(0, 2**16), levels=st.integers(1, 50)
+)
+def test_top_k_mask_keeps_exactly_k_largest(n, density, seed, levels):
+    values = torch.randint(-levels, levels + 1, (n,), generator=torch.Generator().manual_seed(seed)).float()
+    mask, threshold = top_k_mask(values, density)
+    k = max(1, min(n, int(density * n)))
+    assert int(mask.sum()) == k
+    assert values.abs()[mask].min() >= values.abs()[~mask].max() if k < n else True
+    assert float(values.abs()[mask].min()) == threshold
+
+
+def test_top_k_mask_large_tensor_matches_sort():
+    values = torch.randn(300_000, generator=torch.Generator().manual_seed(0))
+    mask, _ = top_k_mask(values, 0.2)
+    expected = torch.zeros_like(mask)
+    expected[torch.argsort(values.abs(), descending=True)[:60_000]] = True
+    assert torch.equal(mask, expected)
+
+
+def test_ties_merge_of_demo_models_matches_reference_and_loads(demo, tmp_path):
+    report = run(recipe_for(demo, "ties", parameters={"density": 0.3, "lambda": 0.9}), tmp_path / "out")
+    merged = read_tensors(tmp_path / "out")
+    inputs = {name: read_tensors(path) for name, path in demo.items()}
+    base_vocab = inputs["base"]["model.embed_tokens.weight"].shape[0]
+    for name, tensor in merged.items():
+        rows = slice(0, base_vocab) if "embed" in name or "lm_head" in name else slice(None)
+        expected = ties_reference(
+            inputs["base"][name][rows].numpy(),
+            [inputs["ct"][name][rows].numpy(), inputs["sft"][name][rows].numpy()],
+            [1.0, 1.0], 0.3, 0.9,
+        )  # fmt: skip
+        np.testing.assert_allclose(tensor[rows].numpy(), expected, rtol=1e-5, atol=1e-6, err_msg=name)
+    assert report["vocab_size"] == 350 and report["base_vocab_size"] == 300
+    assert set(report["survival"]["overall"]) == {"ct", "sft"}
+    assert set(report["survival"]["per_tensor"]) == set(merged)
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "out")
+    assert len(tokenizer) == model.config.vocab_size == 350
+    ids = tokenizer("The quick 的一", return_tensors="pt")
+    generated = model.generate(**ids, max_new_tokens=4, do_sample=False)
+    assert generated.shape[1] == ids.input_ids.shape[1] + 4
+
+
+def test_extended_vocabulary_rows_come_from_the_model_that_has_them(demo, tmp_path):
+    run(recipe_for(demo, "task_arithmetic"), tmp_path / "out")
+    merged = read_tensors(tmp_path / "out")
+    ct = read_tensors(demo["ct"])
+    base = read_tensors(demo["base"])
+    sft = read_tensors(demo["sft"])
+    for name in ("model.embed_tokens.weight", "lm_head.weight"):
+        assert merged[name].shape == (350, 64)
+        assert torch.equal(merged[name][300:], ct[name][300:])
+        expected = base[name] + (ct[name][:300] - base[name]) + (sft[name] - base[name])
+        torch.testing.assert_close(merged[name][:300], expected)
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert config["vocab_size"] == 350
+
+
+def test_ties_sv_keeps_more_sft_parameters_than_ties_when_ct_dominates(demo, tmp_path):
+    # The demo's CT task vector is 5x the SFT one: TIES's election is decided by CT wherever they overlap.
+    ties = run(recipe_for(demo, "ties", parameters={"density": 0.3}), tmp_path / "ties")
+    sv = run(recipe_for(demo, "ties_sv", parameters={"density": 0.3, "slack": 1.0}), tmp_path / "sv")
+    half = run(recipe_for(demo, "ties_sv", parameters={"density": 0.3, "slack": 0.5}), tmp_path / "half")
+    ties_sft, sv_sft = ties["survival"]["overall"]["sft"], sv["survival"]["overall"]["sft"]
+    assert ties["survival"]["overall"]["ct"] > 0.99  # CT wins almost every conflict under TIES
+    assert sv_sft > ties_sft + 0.02
+    assert ties_sft <= half["survival"]["overall"]["sft"] <= sv_sft
+    wins = [
+        sv["survival"]["per_tensor"][n]["sft"] >= ties["survival"]["per_tensor"][n]["sft"]
+        for n in ties["survival"]["per_tensor"]
+    ]
+    assert all(wins)
+
+
+def test_linear_and_dare(demo, tmp_path):
+    linear = Recipe.from_dict({"merge": {"method": "linear", "models": [
+        {"path": str(demo["sft"]), "weight": 3.0}, {"path": str(demo["base"]), "weight": 1.0},
+    ]}})  # fmt: skip
+    run(linear, tmp_path / "lin")
+    sft, base = read_tensors(demo["sft"]), read_tensors(demo["base"])
+    merged = read_tensors(tmp_path / "lin")
+    for name in merged:
+        torch.testing.assert_close(merged[name], 0.75 * sft[name] + 0.25 * base[name])
+
+    outputs = {}
+    for label, seed in [("a", 3), ("b", 3), ("c", 4)]:
+        recipe = recipe_for(demo, "dare", parameters={"density": 0.5})
+        recipe.data["seed"] = seed
+        run(recipe, tmp_path / label)
+        outputs[label] = read_tensors(tmp_path / label)
+    name = "model.layers.0.mlp.up_proj.weight"
+    assert all(torch.equal(outputs["a"][n], outputs["b"][n]) for n in outputs["a"])
+    assert not torch.equal(outputs["a"][name], outputs["c"][name])
+    # Each task-vector entry is kept with probability 0.5: both dropped (merged == base) about a quarter of the time.
+    untouched = float((outputs["a"][name] == base[name]).float().mean())
+    assert 0.15 < untouched < 0.35
+
+
+def test_tied_embeddings_and_sharded_bf16_output(tmp_path):
+    models = build_demo_models(tmp_path / "tied", seed=1, tie_word_embeddings=True)
+    report = run(recipe_for(models, "ties", dtype="bfloat16", max_shard_size="20KB"), tmp_path / "out")
+    assert report["tie_word_embeddings"] is True and report["n_shards"] > 1
+    index = json.loads((tmp_path / "out" / "model.safetensors.index.json").read_text())
+    merged = read_tensors(tmp_path / "out")
+    assert set(index["weight_map"]) == set(merged) and "lm_head.weight" not in merged
+    assert all(t.dtype == torch.bfloat16 for t in merged.values())
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "out")
+    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    assert model.generate(torch.tensor([[1, 5, 9]]), max_new_tokens=3, do_sample=False).shape == (1, 6)
+
+
+def test_mismatched_models_fail_before_writing(demo, tmp_path):
+    other = build_demo_models(tmp_path / "other", seed=2, hidden_size=32, extend_vocab=False)
+    bad = recipe_for({"base": demo["base"], "ct": demo["ct"], "sft": other["sft"]}, "ties")
+    with pytest.raises(MergeError, match="sft: config hidden_size is 32 but base has 64"):
+        run(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.tmp").exists()
+
+    # A missing tensor and a wrong shape in an otherwise identical model.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in demo["sft"].iterdir():
+        if f.suffix != ".safetensors":
+            (broken / f.name).write_bytes(f.read_bytes())
+    tensors = read_tensors(demo["sft"])
+    del tensors["model.norm.weight"]
+    tensors["model.layers.1.mlp.up_proj.weight"] = tensors["model.layers.1.mlp.up_proj.weight"][
+        :, :10
+    ].contiguous()
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(broken / "model.safetensors"))
+    with pytest.raises(MergeError) as err:
+        run(recipe_for({"base": demo["base"], "ct": demo["ct"], "sft": broken}, "ties"), tmp_path / "out")
+    assert "sft: has no tensor model.norm.weight" in str(err.value)
+    assert "model.layers.1.mlp.up_proj.weight: shapes differ" in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+    with pytest.raises(MergeError, match="set merge.tokenizer_from: ct"):
+        run(recipe_for(demo, "ties", tokenizer_from=None), tmp_path / "out")
+
+
+def test_cli_reports_recipe_errors_with_exit_code_2(demo, tmp_path, capsys):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "merge:\n  method: ties\n"
+        f"  base: {demo['base']}\n  models: [{demo['ct']}, {demo['sft']}]\n"
+        "  parameters: {densty: 0.2}\n"
+    )
+    assert main([str(recipe)]) == 2
+    assert "line 5: merge.parameters.densty: unknown key (did you mean 'density'?)" in capsys.readouterr().err
+    recipe.write_text("merge:\n  method: tie\n  models: [nowhere/../x]\n")
+    assert main([str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert "merge.method: unknown method 'tie'" in err and "merge.models[0].path: no such folder" in err
+    recipe.write_text(
+        f"workdir: {tmp_path / 'w'}\nmerge:\n  method: ties\n  base: {demo['base']}\n"
+        f"  models: [{demo['ct']}, {demo['sft']}]\n  tokenizer_from: model0\n"
+    )
+    assert main([str(recipe)]) == 0
+    assert (tmp_path / "w" / "merged" / "merge_report.json").is_file()
+    assert main([str(recipe)]) == 2
+    assert "exists; remove it or set merge.overwrite: true" in capsys.readouterr().err
