@@ -7,10 +7,10 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
 
 import curation.decontam as decontam
 from common.recipe import Recipe, RecipeError
+from tests.curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
 
 CEVAL_Q = "下列关于中华人民共和国宪法修改程序的表述中正确的是哪一项"
 MMLU_Q = "Which of the following best describes the function of the mitochondria in eukaryotic cells"

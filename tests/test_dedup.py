@@ -7,13 +7,13 @@ import random
 
 import numpy as np
 import pytest
-from curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import curation.dedup as dedup
 from common.recipe import Recipe, RecipeError
 from curation.dedup.shingles import MinHasher, normalize, text_ngrams
+from tests.curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
 
 ZH_CHARS = [chr(c) for c in range(0x4E00, 0x4E00 + 2500)]
 EN_WORDS = ["".join(random.Random(i).choices("abcdefghijklmnopqrstuvwxyz", k=6)) for i in range(3000)]
