@@ -16,7 +16,7 @@ from common.recipe import Section
 
 UNITS = ("steps", "samples", "tokens")
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "g": 10**9, "t": 10**12}
-_SPAN = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*([kKmMbBgGtT]?)\s*([a-z]*)\s*$")
+_SPAN = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?)\s*(?:([kKmMbBgGtT])(?=\s|$))?\s*([a-z]*)\s*$")
 
 
 class MixerError(ValueError):
@@ -32,7 +32,7 @@ def parse_amount(text: str | int | float) -> float:
     match = _SPAN.match(str(text))
     if not match or match.group(3):
         raise ValueError(f"expected a number like 2000, 5M or 1.5B, got {text!r}")
-    return float(match.group(1).replace("_", "")) * _SUFFIX[match.group(2).lower()]
+    return float(match.group(1).replace("_", "")) * _SUFFIX[(match.group(2) or "").lower()]
 
 
 class Span(BaseModel):
@@ -57,7 +57,7 @@ def _parse_span(raw: Any) -> Any:
         unit = {"step": "steps", "sample": "samples", "token": "tokens", "": "samples"}.get(unit, unit)
         if not match or unit not in UNITS:
             raise ValueError(f"expected an amount like '2000 steps', '5M samples' or '1B tokens', got {raw!r}")
-        return {"value": parse_amount(match.group(1) + match.group(2)), "unit": unit}
+        return {"value": parse_amount(match.group(1) + (match.group(2) or "")), "unit": unit}
     return raw
 
 

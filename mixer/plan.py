@@ -10,6 +10,7 @@ what-if planning) and the recipe's `mixture:` section; writes `workdir/manifest/
 from __future__ import annotations
 
 import argparse
+import difflib
 import hashlib
 import json
 import math
@@ -140,7 +141,7 @@ def gather_sources(
         for name in mixture:
             members = [name] if name in known else groups.get(name)
             if members is None:
-                close = [n for n in [*known, *groups] if n.lower() == name.lower()]
+                close = difflib.get_close_matches(name, [*known, *groups], n=1, cutoff=0.6)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 if name in AUTO_GROUPS:
                     hint = f" (no recipe source is {'mono ' + name if name in ('en', 'zh') else name})"
