@@ -50,9 +50,9 @@ class RecipeError(ValueError):
 
 
 class Section(BaseModel):
-    """Base of every recipe section: unknown keys are errors, values are validated on assignment."""
+    """Base of every recipe section: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 def _root(info: ValidationInfo) -> Path:

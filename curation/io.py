@@ -49,9 +49,23 @@ def documents_writer(folder: str | Path, filename: str = "${rank}.parquet") -> P
     )
 
 
-def documents_reader(folder: str | Path, **kwargs) -> ParquetReader:
-    """Reader for a folder written by `documents_writer` (stage outputs, curated/, heldout/)."""
-    return ParquetReader(str(folder), adapter=_from_row, glob_pattern="*.parquet", **kwargs)
+class DocumentsReader(ParquetReader):
+    """Reads a folder written by `documents_writer` (stage outputs, curated/, heldout/).
+
+    Unlike datatrove's readers it never skips a document whose text is empty (that would lose it
+    silently; the next filter decides) and does not add `file_path` to the metadata.
+    """
+
+    def __init__(self, folder: str | Path, **kwargs):
+        super().__init__(str(folder), adapter=_from_row, glob_pattern="*.parquet", **kwargs)
+        self.add_file_path = False
+
+    def get_document_from_dict(self, data: dict, source_file: str, id_in_file: int | str) -> Document:
+        return Document(**self.adapter(data, source_file, id_in_file))
+
+
+def documents_reader(folder: str | Path, **kwargs) -> DocumentsReader:
+    return DocumentsReader(folder, **kwargs)
 
 
 def excluded_writer(folder: str | Path, filename: str = "${rank}.jsonl.gz") -> JsonlWriter:

@@ -172,7 +172,7 @@ class SourceReader(PipelineStep):
                 yield str(file), 0, None, "empty_file"
 
     def _jsonl(self, file: Path) -> Iterator[tuple[str, int, Any, str | None]]:
-        with open_file(str(file), mode="rb", compression="infer") as f:
+        with open_file(str(file), mode="rb", compression="infer") as compressed, io.BufferedReader(compressed) as f:
             for lineno, raw in enumerate(f, start=1):
                 if not raw.strip():
                     continue

@@ -37,6 +37,7 @@ class StageContext:
     executor_kind: str = "local"
     workers: int = -1
     force: set[str] = field(default_factory=set)  # stages to recompute even if complete
+    submitted: list[str] = field(default_factory=list)  # Slurm jobs submitted by the current stage
 
     def stage_dir(self, stage: str, source: str) -> Path:
         return self.workdir / "stages" / stage / source
@@ -87,9 +88,12 @@ class StageContext:
         """Run (or, on Slurm, submit) an executor and check that every task finished."""
         if stage in self.force:
             _clear_completions(self.logs_dir(stage, source))
-        executor.run()
         if self.executor_kind == "slurm":
+            if executor.get_incomplete_ranks():
+                executor.run()  # submits an sbatch array job and returns
+                self.submitted.append(f"{stage}/{source} (job {executor.job_id})")
             return
+        executor.run()
         missing = executor.get_incomplete_ranks()
         if missing:
             raise StageError(
@@ -109,10 +113,11 @@ def _clear_completions(logs: Path) -> None:
 
 
 def read_stats(logs_dir: Path) -> list[dict]:
-    """datatrove's per-step stats of a finished stage, merged over tasks (stats.json or stats/*.json)."""
-    merged = logs_dir / "stats.json"
-    if merged.is_file():
-        return json.loads(merged.read_text())
+    """datatrove's per-step stats of a stage, summed over the per-task files in stats/.
+
+    The executor's merged stats.json only covers the tasks of its last invocation, so after a restart
+    it would miss the tasks that had finished before; the per-task files are always complete.
+    """
     per_task = sorted((logs_dir / "stats").glob("*.json"))
     if not per_task:
         return []
