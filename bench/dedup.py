@@ -33,7 +33,7 @@ def corpus(n_docs: int, n_chars: int, seed: int = 0) -> tuple[list[Document], se
     def sentence():
         return "".join(rng.choice(WORDS) for _ in range(rng.randint(6, 12))) + rng.choice("，。；！")
 
-    for i in range(n_docs):
+    for _ in range(n_docs):
         text = ""
         while len(text) < n_chars:
             text += sentence()
@@ -60,7 +60,7 @@ def pairs_found(sig_folder: str, out: str, config: MinhashConfig) -> set[tuple[i
     found = set()
     for file in Path(out).glob("*.dups"):
         data = file.read_bytes()
-        for f1, d1, f2, d2 in struct.iter_unpack("<4I", data):
+        for _f1, d1, _f2, d2 in struct.iter_unpack("<4I", data):
             found.add((min(d1, d2), max(d1, d2)))
     return found
 
@@ -86,7 +86,7 @@ def main() -> None:
         found_stock = pairs_found(f"{tmp}/stock", f"{tmp}/stock_dups", config)
     print(f"corpus: {len(docs)} docs, {mb:.2f} MB of Chinese, {len(planted)} planted near-duplicate pairs")
     print(f"{'':24}{'seconds':>10}{'MB/s/core':>12}{'pairs':>8}{'planted found':>15}")
-    for name, t, found in (("ours (char %d-grams)" % args.ngram, t_ours, found_ours), ("datatrove zh (jieba)", t_stock, found_stock)):
+    for name, t, found in ((f"ours (char {args.ngram}-grams)", t_ours, found_ours), ("datatrove zh (jieba)", t_stock, found_stock)):
         print(f"{name:24}{t:10.2f}{mb / t:12.2f}{len(found):8d}{len(found & planted):>10d}/{len(planted)}")
     print(f"speed-up: {t_stock / t_ours:.1f}x; pairs stock finds that ours misses: {len(found_stock - found_ours)}; "
           f"pairs only ours finds: {len(found_ours - found_stock)} (of which planted: {len((found_ours - found_stock) & planted)})")

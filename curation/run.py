@@ -33,6 +33,7 @@ STAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("dedup", "curation.dedup", ("exact_dedup", "near_dedup")),
     ("decontaminate", "curation.decontam", ("decontaminate",)),
     ("publish", "curation.publish", ()),
+    ("tokenize", "curation.tokenize", ()),
 ]
 
 console = Console(stderr=True)
