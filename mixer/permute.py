@@ -1,7 +1,7 @@
 """Seeded permutations of [0, n) evaluated pointwise: position -> sequence index, without a table.
 
-A 4-round Feistel network on the smallest even-bit domain 2^(2h) >= n, with cycle walking (apply
-again while the result is >= n), is a bijection on [0, n). Round keys come from blake2b of the seed and
+A 6-round (unbalanced) Feistel network on the smallest power-of-two domain 2^b >= n, with cycle
+walking (apply again while the result is >= n, fewer than 2 rounds expected), is a bijection on [0, n). Round keys come from blake2b of the seed and
 a label (source name and epoch), so the order is the same on every machine and numpy version, and
 `.step(i)` of a manifest can compute its rows in microseconds instead of storing 100M indices.
 """
@@ -12,7 +12,7 @@ import hashlib
 
 import numpy as np
 
-ROUNDS = 4
+ROUNDS = 6
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
@@ -31,28 +31,34 @@ def _mix(x: np.ndarray, key: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def _feistel(x: np.ndarray, keys: np.ndarray, half: int) -> np.ndarray:
-    mask = np.uint64((1 << half) - 1)
-    left, right = x >> np.uint64(half), x & mask
+def _feistel(x: np.ndarray, keys: np.ndarray, bits: int) -> np.ndarray:
+    # Alternately XOR each half with a keyed hash of the other: every round is invertible, whatever
+    # the two halves' widths, so the whole network is a bijection on [0, 2^bits).
+    low_bits = bits // 2
+    high_mask, low_mask = np.uint64((1 << (bits - low_bits)) - 1), np.uint64((1 << low_bits) - 1)
+    shift = np.uint64(low_bits)
+    high, low = x >> shift, x & low_mask
     for r in range(ROUNDS):
-        left, right = right, left ^ (_mix(right, keys[r]) & mask)
-    return (left << np.uint64(half)) | right
+        if r % 2 == 0:
+            high = high ^ (_mix(low, keys[r]) & high_mask)
+        else:
+            low = low ^ (_mix(high, keys[r]) & low_mask)
+    return (high << shift) | low
 
 
 def permute(positions: np.ndarray, n: int, keys: np.ndarray) -> np.ndarray:
-    """perm(positions) for a seeded permutation of [0, n); `keys` is (ROUNDS,) or (ROUNDS, len(positions))."""
+    """perm(positions) for the seeded permutation of [0, n) given by `keys` (from `round_keys`)."""
     positions = np.asarray(positions, dtype=np.uint64)
     if n <= 0:
         raise ValueError("cannot permute an empty range")
     if positions.size and int(positions.max()) >= n:
         raise ValueError(f"position {int(positions.max())} outside [0, {n})")
-    half = max(1, ((n - 1).bit_length() + 1) // 2)
-    keys = np.asarray(keys, dtype=np.uint64)
-    if keys.ndim == 1:
-        keys = np.broadcast_to(keys[:, None], (ROUNDS, positions.size))
-    out = _feistel(positions, keys, half)
-    outside = np.flatnonzero(out >= np.uint64(n))
-    while outside.size:  # cycle walking: expected < 4 rounds since the domain is < 4n
-        out[outside] = _feistel(out[outside], keys[:, outside], half)
-        outside = outside[out[outside] >= np.uint64(n)]
+    bits = max(2, (n - 1).bit_length())
+    keys = [np.uint64(k) for k in keys]
+    out = _feistel(positions, keys, bits)
+    limit = np.uint64(n)
+    outside = out >= limit
+    while outside.any():  # cycle walking: the domain is < 2n, so each pass keeps fewer than half
+        out = np.where(outside, _feistel(out, keys, bits), out)
+        outside = out >= limit
     return out.astype(np.int64)
