@@ -7,10 +7,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_train_fixtures import TINY_LLAMA, random_manifest, write_shards
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from common.tokens import PackedSequence
+from tests.test_train_fixtures import TINY_LLAMA, random_manifest, write_shards
 from train.config import TrainError
 from train.data import IGNORE_INDEX, ShardSet, StepBatches, labels_for, rank_slices
 from train.schedule import lr_multiplier

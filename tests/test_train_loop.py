@@ -9,10 +9,10 @@ import shutil
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_train_fixtures import TINY_LLAMA, random_manifest, tiny_recipe, write_shards
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from common.recipe import Recipe
+from tests.test_train_fixtures import TINY_LLAMA, random_manifest, tiny_recipe, write_shards
 from train import run
 from train.config import TrainError
 from train.model import resize_embeddings

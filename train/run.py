@@ -111,7 +111,9 @@ def train(recipe: Recipe, *, manifest=None, resume: str | None = None) -> Path:
     resume = resume or cfg.resume
 
     # --- distributed layout: the global batch splits over processes x accumulation micro-steps
-    state = PartialState()
+    # Without a GPU, several processes (torchrun) talk over gloo; PartialState must be told it is on CPU.
+    on_cpu = not torch.cuda.is_available() or os.environ.get("ACCELERATE_USE_CPU", "").lower() in {"1", "true", "yes"}
+    state = PartialState(cpu=on_cpu)
     world, rank = state.num_processes, state.process_index
     shards = ShardSet(tokens_dir, manifest.sources)
     attn = pick_attn_implementation(model_cfg.attn_implementation)
@@ -120,7 +122,7 @@ def train(recipe: Recipe, *, manifest=None, resume: str | None = None) -> Path:
     grad_accum = batches.grad_accum
     mixed = cfg.mixed_precision if cfg.mixed_precision != "auto" else ("bf16" if torch.cuda.is_available() else "no")
     accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=grad_accum,
-                              step_scheduler_with_optimizer=False)
+                              step_scheduler_with_optimizer=False, cpu=on_cpu)
     device = accelerator.device
     set_seed(recipe.seed)
 
