@@ -74,7 +74,7 @@ def test_two_models_side_by_side(tmp_path, models, capsys):
         ("  batch_tokns: 8\n", None, "line 4: evaluation.batch_tokns: unknown key (did you mean 'batch_tokens'?)"),
         ("  perplexity: {sources: [nope]}\n", "heldout", "no held-out folder for sources ['nope']"),
         (
-            f"  benchmarks:\n    - {{name: m, format: mmlu, path: BAD, shots: 0}}\n",
+            "  benchmarks:\n    - {name: m, format: mmlu, path: BAD, shots: 0}\n",
             "bad_mmlu",
             "x_test.csv:2: 5 fields, expected 6",
         ),
