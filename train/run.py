@@ -60,9 +60,9 @@ def open_manifest(manifest_dir: Path, tokens_dir: Path):
         raise TrainError(f"no manifest at {manifest_dir}; plan one first (python -m mixer.plan RECIPE)")
     try:
         manifest = Manifest.open(manifest_dir)
-        check_shards(manifest, tokens_dir)
+        check_shards(manifest, tokens_dir)  # raises naming each source whose shard changed since planning
     except (OSError, ValueError) as err:
-        raise TrainError(f"manifest {manifest_dir} does not match the token shards in {tokens_dir}: {err}") from None
+        raise TrainError(str(err)) from None
     return manifest
 
 
