@@ -198,13 +198,16 @@ def override(cfg, kind: str):
     """The recipe's schedule with its curve replaced by `kind`, keeping its mixtures (`--schedule`).
 
     Interpolations keep start, end and horizon; points keep their points; `constant` holds the first
-    mixture; a `stages` schedule cannot be converted."""
+    mixture; chatflow with a curve name keeps chatflow and changes its curve; `stages` cannot be
+    converted."""
     if kind not in SCHEDULES:
         raise MixerError(f"unknown schedule '{kind}'; choose from {', '.join(SCHEDULES)}")
     if cfg.kind == kind:
         return cfg
     if cfg.kind == "stages" or kind == "stages":
         raise MixerError("--schedule cannot convert to or from 'stages'; edit the recipe instead")
+    if cfg.kind == "chatflow" and kind in CURVES:  # keep chatflow's defaults; only the curve changes
+        return cfg.model_copy(update={"curve": kind})
     if cfg.kind == "constant":
         pts = [Point(at=Span(value=0), mixture=cfg.mixture)]
     elif cfg.kind == "chatflow":

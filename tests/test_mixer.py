@@ -135,6 +135,13 @@ def test_schedule_override_keeps_mixtures(tmp_path):
     assert cos[25, 1] == pytest.approx(0.5) and cos[12, 1] < 12 / 50
     with pytest.raises(MixerError, match="unknown schedule"):
         plan(tmp_path, mixture, schedule_name="cosin")
+    # chatflow keeps its default mixtures (groups without sources dropped) and changes only its curve
+    no_instruct = {k: v for k, v in COUNTS.items() if k != "inst"}
+    recipe = Recipe.load(make_recipe(tmp_path, CHATFLOW, sources=SOURCES[:3]))
+    linear = planner.plan_from_recipe(recipe, counts=no_instruct, schedule_name="linear")
+    assert linear.plan["mixture"]["schedule"]["curve"] == "linear" and linear.proportions[100, 1] == pytest.approx(
+        0.1 + (0.5 / 0.7 - 0.1) / 2)
+    assert any("groups without sources dropped (instruct)" in note for note in linear.notes)
 
 
 def test_groups_split_weight_by_size_and_horizon_in_tokens(tmp_path):
@@ -261,7 +268,7 @@ def test_cli_plan_dry_run_write_and_show(tmp_path, capsys):
     counts = "en_web=4000,zh_web=3k,para=1000,inst=500"
     assert planner.main([str(path), "--counts", counts, "--dry-run", "--schedule", "linear"]) == 0
     out = capsys.readouterr().out
-    assert "300 steps x 8 sequences" in out and "grow ends" not in out and "linear ends at step 200" in out
+    assert "300 steps x 8 sequences" in out and "grow ends at step 200" in out
     assert not (tmp_path / "work").exists()
     assert planner.main([str(path), "--counts", counts]) == 0
     manifest_dir = tmp_path / "work" / "manifest"
@@ -272,3 +279,11 @@ def test_cli_plan_dry_run_write_and_show(tmp_path, capsys):
     assert "shape: (24, 4)" in out and "zh_web" in out
     assert show_main([str(manifest_dir), "--steps", "299:400"]) == 2
     assert planner.main([str(path), "--counts", "en_web=lots"]) == 2
+
+
+def test_demo_recipe_mixture_section_is_valid():
+    from mixer.config import MixtureSection
+
+    demo = Recipe.load(Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml")
+    section = demo.section("mixture", MixtureSection)
+    assert section.schedule.kind == "chatflow" and section.global_batch > 0
