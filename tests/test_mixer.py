@@ -287,3 +287,25 @@ def test_demo_recipe_mixture_section_is_valid():
     demo = Recipe.load(Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml")
     section = demo.section("mixture", MixtureSection)
     assert section.schedule.kind == "chatflow" and section.global_batch > 0
+
+
+@pytest.mark.slow  # imports torch and the trainer (~10-20 s on the shared CPU)
+def test_trainer_reads_a_planned_manifest(tmp_path):
+    """The contract with train/: open_manifest + ShardSet read exactly the planned rows."""
+    from train.config import TrainError
+    from train.data import ShardSet
+    from train.run import open_manifest
+
+    tokens = tmp_path / "work" / "tokens"
+    for i, name in enumerate(COUNTS):
+        write_shard(tokens / name, 20, i)
+    recipe = Recipe.load(make_recipe(tmp_path, {**CHATFLOW, "total": "6 steps", "max_epochs": 50}))
+    manifest_dir = planner.write_manifest(planner.plan_from_recipe(recipe), tmp_path / "m")
+    manifest = open_manifest(manifest_dir, tokens)
+    shards = ShardSet(tokens, manifest.sources)
+    rows = manifest.step(5)
+    batch = shards.micro_batch(rows["source"].to_list(), rows["index"].to_list(), flatten=False)
+    assert tuple(batch.input_ids.shape) == (8, 8)
+    write_shard(tokens / "para", 21, 5)
+    with pytest.raises(TrainError, match="para: shard"):
+        open_manifest(manifest_dir, tokens)
