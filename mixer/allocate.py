@@ -104,7 +104,7 @@ def cap_epochs(
     notes: list[str] = []
     capped: set[int] = set()
     # Slightly under the budget so that rounding the cumulative target up never crosses it.
-    limit = budgets - 1e-3
+    limit = np.where(budgets > 0, budgets - 1e-3, 0.0)
     while True:
         cumulative = np.cumsum(proportions, axis=0) * global_batch
         over = [s for s in range(len(sources)) if s not in capped and cumulative[-1, s] > limit[s]]

@@ -207,6 +207,10 @@ def build_plan(
     num_steps = max(1, math.ceil(total_samples / batch - 1e-9))
     progress = np.arange(num_steps, dtype=np.float64) * batch
     proportions = evaluate(schedule, progress, ctx)
+    if isinstance(section.max_epochs, dict):
+        for key in section.max_epochs:
+            if key != "default" and key not in names:
+                raise MixtureError(("max_epochs", key), f"'{key}' is not a planned source ({', '.join(names)})")
     limits = np.array([section.epochs_limit(n) for n in names])
     budgets = np.floor(limits * n_sequences)
     notes = list(ctx.notes)

@@ -249,6 +249,7 @@ def test_missing_counts_say_how_to_get_them(tmp_path):
     ({**CHATFLOW, "schedule": {"kind": "constant", "mixture": {"zh_web": -0.5}}},
      r"mixture.schedule.constant.mixture.zh_web|mixture.schedule.mixture.zh_web"),
     ({**CHATFLOW, "total": "10 epochs"}, r"mixture.total: .*expected an amount"),
+    ({**CHATFLOW, "max_epochs": {"zh_webb": 2}}, r"line \d+: mixture.max_epochs.zh_webb: 'zh_webb' is not a planned source"),
 ])
 def test_bad_mixture_sections_exit_2_with_the_yaml_path(tmp_path, capsys, mixture, message):
     path = make_recipe(tmp_path, mixture)
