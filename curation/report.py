@@ -61,8 +61,9 @@ def _step_key(name: str) -> tuple[int, str]:
     return (STEP_ORDER.index(name) if name in STEP_ORDER else len(STEP_ORDER), name)
 
 
-def build_report(ctx: StageContext) -> dict:
-    report = {"format_version": FORMAT_VERSION, "recipe": str(ctx.recipe.path or ""), "sources": {}}
+def build_report(ctx: StageContext, complete: bool = True) -> dict:
+    """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`)."""
+    report = {"format_version": FORMAT_VERSION, "recipe": str(ctx.recipe.path or ""), "complete": complete, "sources": {}}
     for source in ctx.sources:
         stats = read_stats(ctx.logs_dir("filter", source.name))
         read = {k: stat_total(stats, f"read_{k}") for k in ("docs", "chars", "bytes")}
@@ -81,7 +82,7 @@ def build_report(ctx: StageContext) -> dict:
             "removed": removed,
             "kept": kept,
             "heldout": heldout,
-            "balanced": accounted == read["docs"],
+            "balanced": (accounted == read["docs"]) if complete else None,
         }
     return report
 
@@ -114,7 +115,7 @@ def print_report(report: dict, console=None) -> None:
         row = [name, f"{src['read']['docs']:,}"]
         row += [f"{src['removed'][s]['docs']:,}" if s in src["removed"] else "" for s in steps]
         row += [f"{src['heldout']['docs']:,}", f"{src['kept']['docs']:,}", f"{src['kept']['bytes'] / 1e6:.2f}"]
-        if not src["balanced"]:
+        if src["balanced"] is False:
             row[0] += " [red](unbalanced!)[/red]"
         table.add_row(*row)
     console.print(table)

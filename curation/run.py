@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         force=set(names[names.index(args.force) :]) if args.force else set(),
     )
     console.print(f"curation: recipe {recipe.path} -> {ctx.workdir} ({len(sources)} sources, {ctx.executor_kind} executor)")
+    if ctx.executor_kind == "ray":  # one Ray instance for every stage; RAY_ADDRESS selects a cluster
+        import ray
+
+        ray.init(ignore_reinit_error=True, log_to_driver=args.verbose)
     inputs: dict[str, Path] = {}
     started = time.time()
     try:
@@ -108,10 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     except (BadInputError, StageError, RecipeError, ShardError) as err:
         console.print(f"error: {err}", style="red", markup=False)
         return 2
-    report = build_report(ctx)
+    published = all(ctx.is_complete("publish", s.name, 1) for s in ctx.sources)
+    report = build_report(ctx, complete=published)
     path = write_report(ctx, report)
     print_report(report, console)
-    unbalanced = [name for name, src in report["sources"].items() if not src["balanced"]]
+    unbalanced = [name for name, src in report["sources"].items() if src["balanced"] is False]
     console.print(f"report: {path} (+ {path.with_suffix('.png').name}); curated: {ctx.workdir / 'curated'}; "
                   f"excluded: {ctx.workdir / 'excluded'}; {time.time() - started:.1f}s")
     if unbalanced:

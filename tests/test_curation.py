@@ -320,3 +320,16 @@ def test_slurm_executor_writes_a_job_script_without_a_cluster(tmp_path, monkeypa
     assert "#SBATCH --partition=cpu" in script and "#SBATCH --time=02:00:00" in script
     assert "#SBATCH --cpus-per-task=4" in script and "launch_pickled_pipeline" in script
     assert (tmp_path / "work/logs/filter/zh_web/executor.pik").exists()
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_the_same_output_as_local(tmp_path):
+    """The same pipeline on datatrove's Ray executor (a local Ray instance) and the local executor."""
+    pytest.importorskip("ray")
+    outputs = {}
+    for executor in ("local", "ray"):
+        root = tmp_path / executor
+        write_sources(root)
+        assert curation_main([str(write_recipe(root)), "--executor", executor, "--until", "filter"]) == 0
+        outputs[executor] = sorted((d["id"], d["text"]) for d in iter_documents(root / "work/stages/filter/zh_web"))
+    assert outputs["ray"] == outputs["local"] and outputs["local"]
