@@ -88,9 +88,13 @@ def _json_scalar(value: Any) -> bool:
 
 
 def _field(record: dict, name: str) -> str:
-    if name not in record:
-        raise BadRecord(f"missing_field:{name}", f"no field '{name}' (fields: {', '.join(map(str, record)) or 'none'})")
-    value = record[name]
+    """A string field; `a.b` reaches into nested objects (e.g. `translation.zh` in OPUS-style datasets)."""
+    value: Any = record
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            fields = ", ".join(map(str, record)) or "none"
+            raise BadRecord(f"missing_field:{name}", f"no field '{name}' (fields: {fields})")
+        value = value[part]
     if value is None:
         return ""
     if not isinstance(value, str):
