@@ -33,6 +33,7 @@ STAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("dedup", "curation.dedup", ("exact_dedup", "near_dedup")),
     ("decontaminate", "curation.decontam", ("decontaminate",)),
     ("publish", "curation.publish", ()),
+    ("vocab", "curation.vocab", ()),  # only when tokenizer.extend.enabled and workdir/tokenizer/ is missing
     ("tokenize", "curation.tokenize", ()),
 ]
 

@@ -348,7 +348,9 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
     force = "vocab" in getattr(ctx, "force", ())
     if force or not (ctx.workdir / "tokenizer" / "vocab_extension.json").is_file():
         try:
-            extend_vocabulary(ctx.recipe, force=True)
+            from rich.console import Console
+
+            extend_vocabulary(ctx.recipe, force=True, console=Console(stderr=True))
         except VocabError as err:
             from curation.stages import StageError
 
