@@ -67,6 +67,8 @@ class TensorContext:
 
     name: str
     seed: int = 0
+    # Filled by methods that compute top-k masks, keyed (model index, density), so diagnostics reuse them.
+    masks: dict[tuple[int, float], torch.Tensor] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,14 +109,14 @@ def task_arithmetic(
 
 def ties(deltas: torch.Tensor, weights: torch.Tensor, params: TiesParams, ctx: TensorContext) -> torch.Tensor:
     """TIES (Yadav et al., 2023): trim to top-k by magnitude, elect signs by summed mass, disjoint mean."""
-    return _ties(deltas, weights, params, slack=0.0)
+    return _ties(deltas, weights, params, ctx, slack=0.0)
 
 
 def ties_sv(
     deltas: torch.Tensor, weights: torch.Tensor, params: TiesSVParams, ctx: TensorContext
 ) -> torch.Tensor:
     """TIES whose sign election is relaxed by the slack xi so a model with small task vectors is not outvoted."""
-    return _ties(deltas, weights, params, slack=params.slack)
+    return _ties(deltas, weights, params, ctx, slack=params.slack)
 
 
 def dare(deltas: torch.Tensor, weights: torch.Tensor, params: DareParams, ctx: TensorContext) -> torch.Tensor:
@@ -142,28 +144,43 @@ def _safe_divisor(total: torch.Tensor) -> torch.Tensor | float:
     return total if float(total.abs()) > 1e-8 else 1.0
 
 
-def _ties(deltas: torch.Tensor, weights: torch.Tensor, params: TiesParams, slack: float) -> torch.Tensor:
+# Elementwise work runs over slices of this many entries so temporaries stay small for big embeddings.
+CHUNK = 1 << 22
+
+
+def _ties(
+    deltas: torch.Tensor, weights: torch.Tensor, params: TiesParams, ctx: TensorContext, slack: float
+) -> torch.Tensor:
     n_models = deltas.shape[0]
-    trimmed = torch.empty_like(deltas)
-    thresholds = []
+    keep_masks, thresholds = [], []
     for i in range(n_models):
         keep, threshold = top_k_mask(deltas[i], params.density)
-        torch.mul(deltas[i], keep, out=trimmed[i])
+        if ctx.masks is not None:
+            ctx.masks[(i, params.density)] = keep
+        keep_masks.append(keep.reshape(-1))
         thresholds.append(threshold)
-    weighted = trimmed * _weights_like(weights, trimmed)
-    votes = weighted
+    w = weights.to(deltas.device, deltas.dtype).view(n_models, 1)
+    scales = None
     if slack > 0.0:
-        scales = election_scales(thresholds, slack)
-        votes = weighted * _weights_like(torch.tensor(scales), weighted)
-    # Ties of the summed vote go to +1, as in TIES's reference code and mergekit.
-    elected = torch.where(votes.sum(0) >= 0, 1.0, -1.0).to(deltas.dtype)
-    agrees = torch.sign(trimmed) == elected
-    merged = (weighted * agrees).sum(0)
-    if params.normalize:
-        divisor = (agrees * _weights_like(weights, trimmed)).sum(0)
-        divisor[divisor == 0] = 1.0
-        merged /= divisor
-    return merged * params.lambda_
+        scales = torch.tensor(election_scales(thresholds, slack), dtype=w.dtype, device=w.device).view(
+            n_models, 1
+        )
+    flat = deltas.reshape(n_models, -1)
+    out = torch.empty(flat.shape[1], dtype=deltas.dtype, device=deltas.device)
+    for start in range(0, flat.shape[1], CHUNK):
+        end = min(start + CHUNK, flat.shape[1])
+        weighted = torch.stack([flat[i, start:end] * keep_masks[i][start:end] for i in range(n_models)])
+        weighted.mul_(w)
+        votes = (weighted * scales).sum(0) if scales is not None else weighted.sum(0)
+        # Ties of the summed vote go to +1, as in TIES's reference code and mergekit.
+        agrees = torch.where(votes >= 0, weighted > 0, weighted < 0)
+        merged = (weighted * agrees).sum(0)
+        if params.normalize:
+            divisor = (w * agrees).sum(0)
+            divisor[divisor == 0] = 1.0
+            merged /= divisor
+        out[start:end] = merged
+    return out.view(deltas.shape[1:]) * params.lambda_
 
 
 def election_scales(thresholds: list[float], slack: float) -> list[float]:

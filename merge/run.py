@@ -23,7 +23,7 @@ from common.recipe import Recipe, RecipeError
 
 from .config import MergeSection, ModelRef, load_section
 from .io import MergeError, ModelReader, ShardedWriter, TensorInfo, parse_size
-from .methods import METHODS, MethodParams, TensorContext, top_k_mask
+from .methods import CHUNK, METHODS, MethodParams, TensorContext, top_k_mask
 
 REPORT_VERSION = 1
 # Config keys that must agree for tensors of the same name to mean the same thing.
@@ -210,16 +210,24 @@ class Survival:
         return self.survived / self.important if self.important else None
 
 
-def survival_counts(task_vector: torch.Tensor, merged_delta: torch.Tensor, top_k: float) -> Survival:
+def survival_counts(
+    task_vector: torch.Tensor, merged_delta: torch.Tensor, top_k: float, important: torch.Tensor | None = None
+) -> Survival:
     """Of the top-k entries of `task_vector` by magnitude, how many the merged task vector keeps.
 
     An entry survives when the merged task vector is non-zero there with the same sign (TIES keeps a
     parameter's contribution exactly when its sign agrees with the elected one and it was not trimmed).
     """
-    important, _ = top_k_mask(task_vector, top_k)
-    important &= task_vector != 0
-    kept = important & (torch.sign(merged_delta) == torch.sign(task_vector))
-    return Survival(int(torch.count_nonzero(important)), int(torch.count_nonzero(kept)))
+    if important is None:
+        important, _ = top_k_mask(task_vector, top_k)
+    tau, merged, important = task_vector.reshape(-1), merged_delta.reshape(-1), important.reshape(-1)
+    n_important = n_kept = 0
+    for start in range(0, tau.numel(), CHUNK):
+        chunk = slice(start, start + CHUNK)
+        counted = important[chunk] & (tau[chunk] != 0)
+        n_important += int(torch.count_nonzero(counted))
+        n_kept += int(torch.count_nonzero(counted & (merged[chunk] * tau[chunk] > 0)))
+    return Survival(n_important, n_kept)
 
 
 def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: int = 0, log=print) -> dict:
@@ -259,40 +267,51 @@ def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: in
                 tensor_plan.name, reader.get(_tensor_of(reader, tensor_plan.name) or tensor_plan.name)
             )
             continue
-        inputs = [
-            r.get(_tensor_of(r, tensor_plan.name)).to(device=device, dtype=compute_dtype)
-            for r in plan.readers
-        ]
         rows = tensor_plan.base_rows
-        common = [t[:rows] for t in inputs] if rows is not None else inputs
-        ctx = TensorContext(tensor_plan.name, seed)
+        readers = plan.readers
+        # One float32 copy per input and the extra vocabulary rows; inputs are converted one at a time.
+        first = readers[0].get(_tensor_of(readers[0], tensor_plan.name))
+        anchor = first[:rows].to(device=device, dtype=compute_dtype)
+        stacked = torch.empty((len(readers) - 1, *anchor.shape), dtype=compute_dtype, device=device)
+        extra_rows = [first[rows:]] if rows is not None else []
+        for j, reader in enumerate(readers[1:]):
+            raw = reader.get(_tensor_of(reader, tensor_plan.name))
+            stacked[j].copy_(raw[:rows])
+            if rows is not None:
+                extra_rows.append(raw[rows:])
+            del raw
+        del first
+        ctx = TensorContext(tensor_plan.name, seed, masks={})
         w = weights.to(compute_dtype)
         if method.uses_task_vectors:
-            base = common[0]
-            deltas = torch.stack(common[1:]).sub_(base)
+            deltas = stacked.sub_(anchor)  # in place: the task vectors replace the models
             merged_delta = method.fn(deltas, w, params, ctx)
-            merged = base + merged_delta
+        elif plan.has_base:
+            merged_delta = method.fn(stacked, w, params, ctx).sub_(anchor)
+            deltas = stacked.sub_(anchor) if diagnose else None
         else:
-            models = torch.stack(common[1:] if plan.has_base else common)
-            merged = method.fn(models, w, params, ctx)
-            merged_delta = merged - common[0] if plan.has_base else None
-            deltas = torch.stack(common[1:]).sub_(common[0]) if diagnose else None
+            models = torch.cat([anchor.unsqueeze(0), stacked])
+            del stacked
+            merged, merged_delta, deltas = method.fn(models, w, params, ctx), None, None
+            del models
         if diagnose and merged_delta is not None and deltas is not None:
             row = {}
-            for label, delta in zip(model_labels, deltas, strict=True):
-                counts = survival_counts(delta, merged_delta, top_k)
+            for index, (label, delta) in enumerate(zip(model_labels, deltas, strict=True)):
+                counts = survival_counts(delta, merged_delta, top_k, ctx.masks.get((index, top_k)))
                 totals[label].important += counts.important
                 totals[label].survived += counts.survived
                 row[label] = counts.fraction
             per_tensor[tensor_plan.name] = row
+        if merged_delta is not None:
+            del deltas
+            merged = anchor.add_(merged_delta)
         if rows is not None:
-            merged = _extend_vocabulary(
-                merged, inputs[1:] if plan.has_base else inputs, weights, tensor_plan.shape[0]
-            )
+            models_extra = extra_rows[1:] if plan.has_base else extra_rows
+            merged = _extend_vocabulary(merged, models_extra, weights, tensor_plan.shape[0])
         writer.write(tensor_plan.name, merged)
         if (i + 1) % 50 == 0:
             log(f"  {i + 1}/{len(plan.tensors)} tensors")
-        del inputs, common, merged, merged_delta
+        del anchor, merged, merged_delta, extra_rows, ctx
     writer.close()
 
     _write_config(plan, staging, section)
@@ -348,17 +367,24 @@ def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: in
 
 
 def _extend_vocabulary(
-    merged: torch.Tensor, models: list[torch.Tensor], weights: torch.Tensor, rows: int
+    merged: torch.Tensor, extra_rows: list[torch.Tensor], weights: torch.Tensor, rows: int
 ) -> torch.Tensor:
-    """Rows beyond the base vocabulary: the weighted mean of the models that have each row (docs/merge.md)."""
+    """Append the rows beyond the base vocabulary: each row is the weighted mean of the models that have it.
+
+    `extra_rows[i]` holds model i's rows from the base vocabulary size on (empty when it has none); with one
+    such model, the usual CT case, its rows are copied unchanged (docs/merge.md).
+    """
+    base_rows = merged.shape[0]
     out = torch.empty((rows, *merged.shape[1:]), dtype=merged.dtype, device=merged.device)
-    out[: merged.shape[0]] = merged
-    start = merged.shape[0]
-    ends = sorted({t.shape[0] for t in models if t.shape[0] > start})
-    for end in ends:
-        having = [(t, float(w)) for t, w in zip(models, weights, strict=True) if t.shape[0] >= end]
+    out[:base_rows] = merged
+    start = 0
+    for end in sorted({t.shape[0] for t in extra_rows if t.shape[0] > 0}):
+        having = [(t, float(w)) for t, w in zip(extra_rows, weights, strict=True) if t.shape[0] >= end]
         total = sum(w for _, w in having) or 1.0
-        out[start:end] = sum(t[start:end] * (w / total) for t, w in having)
+        block = out[base_rows + start : base_rows + end]
+        block.zero_()
+        for t, w in having:
+            block.add_(t[start:end].to(out.device, out.dtype), alpha=w / total)
         start = end
     return out
 
