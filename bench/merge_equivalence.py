@@ -39,7 +39,12 @@ CASES = {
 
 def find_mergekit_cli(explicit: str | None = None) -> Path | None:
     """mergekit-yaml from --mergekit-yaml, $MERGEKIT_YAML, bench/.venv-mergekit or PATH; None if absent."""
-    for candidate in (explicit, os.environ.get("MERGEKIT_YAML"), str(DEFAULT_CLI), shutil.which("mergekit-yaml")):
+    for candidate in (
+        explicit,
+        os.environ.get("MERGEKIT_YAML"),
+        str(DEFAULT_CLI),
+        shutil.which("mergekit-yaml"),
+    ):
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
@@ -78,7 +83,10 @@ def compare(cli: Path, workdir: Path) -> dict[str, float]:
 
         section = {
             "method": method,
-            "models": [{"name": n, "path": str(p), "weight": w} for (n, p), w in zip(inputs, case["weights"], strict=True)],
+            "models": [
+                {"name": n, "path": str(p), "weight": w}
+                for (n, p), w in zip(inputs, case["weights"], strict=True)
+            ],
             "parameters": dict(case["parameters"]) | ({"density": density} if density else {}),
             "dtype": "float32",
         }
@@ -102,7 +110,10 @@ def main() -> int:
     args = parser.parse_args()
     cli = find_mergekit_cli(args.mergekit_yaml)
     if cli is None:
-        print("mergekit-yaml not found; install it in bench/.venv-mergekit (see this file's docstring)", file=sys.stderr)
+        print(
+            "mergekit-yaml not found; install it in bench/.venv-mergekit (see this file's docstring)",
+            file=sys.stderr,
+        )
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         results = compare(cli, Path(tmp))

@@ -2,7 +2,7 @@
 
 Task-vector methods (`task_arithmetic`, `ties`, `ties_sv`, `dare`) receive the stacked task vectors
 tau_i = theta_i - theta_base of one tensor (shape `(n_models, *shape)`, float32) and return the merged
-task vector; the runner adds it to the base. `linear` receives the models' weights themselves.
+task vector; the runner adds it to the base. A method may overwrite its input (TIES trims in place). `linear` receives the models' weights themselves.
 Definitions, and what the slack of `ties_sv` changes, are in docs/merge.md.
 """
 
@@ -144,33 +144,31 @@ def _safe_divisor(total: torch.Tensor) -> torch.Tensor | float:
     return total if float(total.abs()) > 1e-8 else 1.0
 
 
-# Elementwise work runs over slices of this many entries so temporaries stay small for big embeddings.
-CHUNK = 1 << 22
+# Elementwise work runs over slices of this many entries: temporaries stay small and mostly in cache.
+CHUNK = 1 << 20
 
 
 def _ties(
     deltas: torch.Tensor, weights: torch.Tensor, params: TiesParams, ctx: TensorContext, slack: float
 ) -> torch.Tensor:
     n_models = deltas.shape[0]
-    keep_masks, thresholds = [], []
+    w = weights.to(deltas.device, deltas.dtype).view(n_models, 1)
+    flat = deltas.reshape(n_models, -1)  # trimmed and weighted in place (methods own their input)
+    thresholds = []
     for i in range(n_models):
-        keep, threshold = top_k_mask(deltas[i], params.density)
+        keep, threshold = top_k_mask(flat[i], params.density)
         if ctx.masks is not None:
             ctx.masks[(i, params.density)] = keep
-        keep_masks.append(keep.reshape(-1))
+        flat[i].mul_(keep).mul_(w[i])
         thresholds.append(threshold)
-    w = weights.to(deltas.device, deltas.dtype).view(n_models, 1)
     scales = None
     if slack > 0.0:
         scales = torch.tensor(election_scales(thresholds, slack), dtype=w.dtype, device=w.device).view(
             n_models, 1
         )
-    flat = deltas.reshape(n_models, -1)
     out = torch.empty(flat.shape[1], dtype=deltas.dtype, device=deltas.device)
     for start in range(0, flat.shape[1], CHUNK):
-        end = min(start + CHUNK, flat.shape[1])
-        weighted = torch.stack([flat[i, start:end] * keep_masks[i][start:end] for i in range(n_models)])
-        weighted.mul_(w)
+        weighted = flat[:, start : start + CHUNK]
         votes = (weighted * scales).sum(0) if scales is not None else weighted.sum(0)
         # Ties of the summed vote go to +1, as in TIES's reference code and mergekit.
         agrees = torch.where(votes >= 0, weighted > 0, weighted < 0)
@@ -179,8 +177,8 @@ def _ties(
             divisor = (w * agrees).sum(0)
             divisor[divisor == 0] = 1.0
             merged /= divisor
-        out[start:end] = merged
-    return out.view(deltas.shape[1:]) * params.lambda_
+        out[start : start + CHUNK] = merged
+    return out.view(deltas.shape[1:]).mul_(params.lambda_)
 
 
 def election_scales(thresholds: list[float], slack: float) -> list[float]:

@@ -283,9 +283,14 @@ def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: in
         del first
         ctx = TensorContext(tensor_plan.name, seed, masks={})
         w = weights.to(compute_dtype)
+        reuses_masks = False
         if method.uses_task_vectors:
             deltas = stacked.sub_(anchor)  # in place: the task vectors replace the models
-            merged_delta = method.fn(deltas, w, params, ctx)
+            # TIES trims `deltas` in place and hands back its top-k masks; other methods need a copy.
+            reuses_masks = section.method in ("ties", "ties_sv") and top_k == params.density
+            merged_delta = method.fn(
+                deltas if reuses_masks or not diagnose else deltas.clone(), w, params, ctx
+            )
         elif plan.has_base:
             merged_delta = method.fn(stacked, w, params, ctx).sub_(anchor)
             deltas = stacked.sub_(anchor) if diagnose else None
@@ -297,7 +302,9 @@ def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: in
         if diagnose and merged_delta is not None and deltas is not None:
             row = {}
             for index, (label, delta) in enumerate(zip(model_labels, deltas, strict=True)):
-                counts = survival_counts(delta, merged_delta, top_k, ctx.masks.get((index, top_k)))
+                # Counted in the direction the model pushes: w_i * tau_i (TIES's deltas already are).
+                direction = -delta if float(w[index]) < 0 and not reuses_masks else delta
+                counts = survival_counts(direction, merged_delta, top_k, ctx.masks.get((index, top_k)))
                 totals[label].important += counts.important
                 totals[label].survived += counts.survived
                 row[label] = counts.fraction

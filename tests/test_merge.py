@@ -104,8 +104,10 @@ def test_ties_sv_with_zero_slack_is_exactly_ties(shape, density, seed):
         -1, *[1] * len(shape)
     )
     weights = torch.rand(3, generator=generator) + 0.1
-    ties = METHODS["ties"].fn(deltas, weights, TiesParams(density=density), TensorContext("t"))
-    sv = METHODS["ties_sv"].fn(deltas, weights, TiesSVParams(density=density, slack=0.0), TensorContext("t"))
+    ties = METHODS["ties"].fn(deltas.clone(), weights, TiesParams(density=density), TensorContext("t"))
+    sv = METHODS["ties_sv"].fn(
+        deltas.clone(), weights, TiesSVParams(density=density, slack=0.0), TensorContext("t")
+    )
     assert torch.equal(ties, sv)
 
 
