@@ -119,7 +119,8 @@ def count_characters(folders: Iterable[Path], *, punctuation: bool = True) -> tu
 
 
 def measurement_texts(heldout: list[Path], curated: list[Path], limit: int) -> tuple[dict[str, list[str]], dict]:
-    """Up to `limit` characters of zh and of en text: held-out documents, else (said so) curated ones."""
+    """Up to `limit` characters of zh and of en text (mono documents and the sides of pairs): held-out
+    documents, else (said so in `measured_on`) curated ones."""
     texts: dict[str, list[str]] = {}
     origin: dict[str, dict] = {}
     for language in ("zh", "en"):
@@ -127,6 +128,8 @@ def measurement_texts(heldout: list[Path], curated: list[Path], limit: int) -> t
             picked, n_chars = [], 0
             for folder in folders:
                 for doc in _documents(folder):
+                    if (doc.get("metadata") or {}).get("kind") == "instruct":
+                        continue  # conversations mix languages (translation prompts): not a clean measure
                     for lang, text in texts_by_language(doc):
                         if lang == language and text.strip() and n_chars < limit:
                             picked.append(text)
@@ -345,16 +348,19 @@ def enabled(ctx) -> bool:
 
 def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
     """Curation stage: extend the vocabulary unless `workdir/tokenizer/` exists (or the stage is forced)."""
-    force = "vocab" in getattr(ctx, "force", ())
-    if force or not (ctx.workdir / "tokenizer" / "vocab_extension.json").is_file():
-        try:
-            from rich.console import Console
+    from rich.console import Console
 
-            extend_vocabulary(ctx.recipe, force=True, console=Console(stderr=True))
-        except VocabError as err:
-            from curation.stages import StageError
+    console = Console(stderr=True)
+    written = ctx.workdir / "tokenizer" / "vocab_extension.json"
+    if "vocab" not in getattr(ctx, "force", ()) and written.is_file():
+        console.print(f"[dim]        vocab: {written.parent} exists, kept (--force vocab rebuilds it)[/dim]")
+        return inputs
+    try:
+        extend_vocabulary(ctx.recipe, force=True, console=console)
+    except VocabError as err:
+        from curation.stages import StageError
 
-            raise StageError(f"vocab: {err}") from None
+        raise StageError(f"vocab: {err}") from None
     return inputs
 
 
