@@ -281,3 +281,23 @@ def test_cli_reports_recipe_errors_with_exit_code_2(demo, tmp_path, capsys):
     assert (tmp_path / "w" / "merged" / "merge_report.json").is_file()
     assert main([str(recipe)]) == 2
     assert "exists; remove it or set merge.overwrite: true" in capsys.readouterr().err
+
+
+def test_hub_names_and_devices_fail_clearly_when_unavailable(demo, tmp_path):
+    hub = recipe_for(demo, "ties")
+    hub.data["merge"]["models"][1]["path"] = "no-such-org/no-such-model"
+    with pytest.raises(MergeError, match="sft: cannot fetch no-such-org/no-such-model from the hub"):
+        run(hub, tmp_path / "out")
+    if not torch.cuda.is_available():
+        with pytest.raises(MergeError, match="CUDA is not available"):
+            run(recipe_for(demo, "ties", device="cuda"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_merge_equals_cpu_merge(demo, tmp_path):
+    run(recipe_for(demo, "ties_sv"), tmp_path / "cpu")
+    run(recipe_for(demo, "ties_sv", device="cuda"), tmp_path / "cuda")
+    cpu, cuda = read_tensors(tmp_path / "cpu"), read_tensors(tmp_path / "cuda")
+    for name in cpu:
+        torch.testing.assert_close(cpu[name], cuda[name], rtol=1e-5, atol=1e-6)
