@@ -34,6 +34,8 @@ from pathlib import Path
 
 import zstandard
 
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # not bench/: its files shadow packages and stdlib modules
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "recipes" / "demo_data"
 

@@ -9,6 +9,7 @@ C++ `predict` directly.
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 from datatrove.data import Document
@@ -58,11 +59,26 @@ class OfflineLID176(FastTextLID):
         return best, scores
 
 
-def language_score(scores: dict[str, float], language: str) -> float:
-    """Probability that text is in `language` (zh sums the Chinese varieties)."""
-    if language == "zh":
-        return sum(scores.get(label, 0.0) for label in CHINESE_LABELS)
-    return scores.get(language, 0.0)
+_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+
+
+def language_score(scores: dict[str, float], language: str, text: str | None = None) -> float:
+    """Probability that text is in `language` (zh sums the Chinese varieties).
+
+    lid.176.ftz often labels short Chinese sentences as Japanese (measured on the demo's parallel
+    data: 12 of 303 good pairs had P(ja) > P(zh)). Japanese writing always contains kana and Korean
+    hangul, so for text without them the ja/ko probability is counted as Chinese.
+    """
+    if language != "zh":
+        return scores.get(language, 0.0)
+    score = sum(scores.get(label, 0.0) for label in CHINESE_LABELS)
+    if text is not None:
+        if not _KANA.search(text):
+            score += scores.get("ja", 0.0)
+        if not _HANGUL.search(text):
+            score += scores.get("ko", 0.0)
+    return min(score, 1.0)
 
 
 class ExpectedLanguageFilter(BaseFilter):
@@ -82,7 +98,7 @@ class ExpectedLanguageFilter(BaseFilter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         scores = self.lid.scores(doc.text)
-        score = language_score(scores, self.language)
+        score = language_score(scores, self.language, doc.text)
         top = max(scores.items(), key=lambda kv: kv[1])[0] if scores else "unknown"
         doc.metadata["lid_language"] = "zh" if top in CHINESE_LABELS else top
         doc.metadata["lid_score"] = round(score, 4)
@@ -104,7 +120,7 @@ class ConversationLanguageTagger(BaseFilter):
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         scores = self.lid.scores(doc.text)
-        zh, en = language_score(scores, "zh"), language_score(scores, "en")
+        zh, en = language_score(scores, "zh", doc.text), language_score(scores, "en")
         doc.metadata["language"] = "zh" if zh >= en else "en"
         if self.threshold is None or self.expected is None:
             return True

@@ -54,7 +54,7 @@ class ParallelPairFilter(BaseFilter):
             return False, "copied_side"
         if not _HAN.search(zh):
             return False, "zh_side_not_chinese"
-        zh_score = language_score(self.lid.scores(zh), "zh")
+        zh_score = language_score(self.lid.scores(zh), "zh", zh)
         en_score = language_score(self.lid.scores(en), "en")
         doc.metadata["lid_zh"], doc.metadata["lid_en"] = round(zh_score, 4), round(en_score, 4)
         if zh_score < c.zh_lid_threshold:

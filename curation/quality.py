@@ -32,6 +32,13 @@ _PARAGRAPHS = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
 
 
+def _is_han(codes: np.ndarray) -> np.ndarray:
+    """CJK unified ideographs (basic block, extension A, compatibility ideographs)."""
+    return ((codes >= 0x4E00) & (codes <= 0x9FFF)) | ((codes >= 0x3400) & (codes <= 0x4DBF)) | (
+        (codes >= 0xF900) & (codes <= 0xFAFF)
+    )
+
+
 def _duplicates(items: list[str]) -> tuple[int, int]:
     """(number of repeated elements, characters in them), counting every occurrence after the first."""
     seen: set[str] = set()
@@ -97,9 +104,12 @@ class ChineseQualityFilter(BaseFilter):
             return False, "zh_too_short"
         if len(chars) > c.max_chars:
             return False, "zh_too_long"
-        codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        if int(np.isin(codes.astype(np.uint32), self._stop).sum()) < c.min_stop_chars:
+        codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
+        if int(np.isin(codes, self._stop).sum()) < c.min_stop_chars:
             return False, "zh_stop_chars"
+        # Repetition is measured on the Han characters only: code, shell output and option lists in
+        # technical Chinese text repeat ASCII n-grams by nature and are not Chinese spam.
+        han = codes[_is_han(codes)].astype(np.uint64)
 
         paragraphs = _PARAGRAPHS.split(text)
         n_dup, dup_chars = _duplicates(paragraphs)
@@ -115,10 +125,10 @@ class ChineseQualityFilter(BaseFilter):
             return False, "zh_dup_line_char_frac"
 
         for n, limit in sorted(c.top_ngrams.items()):
-            if top_ngram_fraction(codes, n) > limit:
+            if top_ngram_fraction(han, n) > limit:
                 return False, f"zh_top_{n}_gram"
         for n, limit in sorted(c.dup_ngrams.items()):
-            if duplicate_ngram_fraction(codes, n) > limit:
+            if duplicate_ngram_fraction(han, n) > limit:
                 return False, f"zh_dup_{n}_gram"
 
         # FineWeb line statistics, with Chinese terminal punctuation and character-based line length
@@ -134,20 +144,19 @@ class ChineseQualityFilter(BaseFilter):
 
 
 class FastEnglishWordTokenizer(WordTokenizer):
-    """Regex word/sentence splitter for English: what datatrove's filters need, without spaCy.
+    """Whitespace words and a regex sentence splitter for English, instead of datatrove's spaCy one.
 
-    datatrove's default English tokenizer is spaCy's, which dominates the filters' run time; word
-    counts, word lengths and stop words come out the same for ordinary prose.
+    Words are whitespace-separated tokens, as in the Gopher paper's rules ("80% of words contain an
+    alphabetic character"): spaCy splits `foo(bar)` and `--verbose` into symbol tokens, which makes
+    datatrove remove English technical text with code. It is also several times faster.
     """
-
-    _WORDS = regex.compile(r"\w+(?:[-']\w+)*|[^\w\s]")
     _SENTENCES = regex.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|\n|$)")
 
     def __init__(self):
         super().__init__("en")
 
     def word_tokenize(self, text: str) -> list[str]:
-        return self._WORDS.findall(text)
+        return text.split()
 
     def sent_tokenize(self, text: str) -> list[str]:
         return [s.strip() for s in self._SENTENCES.findall(text) if s.strip()]
@@ -173,6 +182,7 @@ def english_filters(config: EnglishQualityConfig, excluded) -> list[BaseFilter]:
         steps.append(
             C4QualityFilter(
                 filter_no_terminal_punct=config.c4_filter_no_terminal_punct,
+                filter_curly_bracket=config.c4_filter_curly_bracket,
                 language=tokenizer,
                 exclusion_writer=excluded("c4"),
             )
