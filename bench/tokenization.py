@@ -3,7 +3,7 @@ the plain script a user would write (HF fast tokenizer on batches, numpy packing
 `DocumentTokenizer` (token stream, no fixed-length packing), all reading the same curated parquet folder
 and writing to disk. One thread (RAYON_NUM_THREADS=1), so MB/s is per core. Also bytes on disk per token.
 
-    python bench/tokenize.py --mb 16 --tokenizer recipes/demo_data/tokenizer
+    python bench/tokenization.py --mb 16 --tokenizer recipes/demo_data/tokenizer
 
 Text: the bundled demo sources (zh_web, zh_wiki, en_web, the pairs), repeated (shuffled) to --mb.
 """
