@@ -52,38 +52,45 @@ def _duplicates(items: list[str]) -> tuple[int, int]:
     return n_dup, chars
 
 
-def _ngram_hashes(codes: np.ndarray, n: int) -> np.ndarray:
-    """64-bit polynomial hash of every character n-gram (wrap-around arithmetic is intended)."""
-    windows = np.lib.stride_tricks.sliding_window_view(codes, n)
-    powers = np.power(np.uint64(1_000_003), np.arange(n - 1, -1, -1, dtype=np.uint64))
+_BASE = np.uint64(1_000_003)
+
+
+def ngram_hashes(codes: np.ndarray, max_n: int) -> dict[int, np.ndarray]:
+    """64-bit polynomial hashes of every character n-gram for n = 1..max_n, built incrementally.
+
+    h_n[i] = h_{n-1}[i] * B + c[i+n-1] (wrap-around uint64 arithmetic is intended), so all n cost
+    O(max_n * len) in NumPy instead of one sliding window per n.
+    """
+    hashes = {1: codes.astype(np.uint64)}
     with np.errstate(over="ignore"):
-        return (windows * powers).sum(axis=1, dtype=np.uint64)
+        for n in range(2, min(max_n, len(codes)) + 1):
+            hashes[n] = hashes[n - 1][:-1] * _BASE + hashes[1][n - 1 :]
+    return hashes
 
 
-def top_ngram_fraction(codes: np.ndarray, n: int) -> float:
-    """Characters covered by the most frequent n-gram (count × n) over all characters."""
-    if len(codes) < n:
+def top_ngram_fraction(hashes: np.ndarray, n: int, total: int) -> float:
+    """Characters covered by the most frequent n-gram (count × n) over all `total` characters."""
+    if len(hashes) < 2:
         return 0.0
-    _, counts = np.unique(_ngram_hashes(codes, n), return_counts=True)
+    _, counts = np.unique(hashes, return_counts=True)
     top = counts.max()
-    return float(top * n) / len(codes) if top > 1 else 0.0
+    return float(top * n) / total if top > 1 else 0.0
 
 
-def duplicate_ngram_fraction(codes: np.ndarray, n: int) -> float:
+def duplicate_ngram_fraction(hashes: np.ndarray, n: int, total: int) -> float:
     """Fraction of characters inside repeated occurrences (after the first) of any n-gram."""
-    if len(codes) < 2 * n:
+    if total < 2 * n or len(hashes) < 2:
         return 0.0
-    hashes = _ngram_hashes(codes, n)
     _, first = np.unique(hashes, return_index=True)
+    if len(first) == len(hashes):
+        return 0.0
     repeated = np.ones(len(hashes), dtype=bool)
     repeated[first] = False
     starts = np.flatnonzero(repeated)
-    if len(starts) == 0:
-        return 0.0
-    cover = np.zeros(len(codes) + 1, dtype=np.int32)
+    cover = np.zeros(total + 1, dtype=np.int32)
     np.add.at(cover, starts, 1)
     np.add.at(cover, starts + n, -1)
-    return float(np.count_nonzero(np.cumsum(cover[:-1]))) / len(codes)
+    return float(np.count_nonzero(np.cumsum(cover[:-1]))) / total
 
 
 class ChineseQualityFilter(BaseFilter):
@@ -94,7 +101,8 @@ class ChineseQualityFilter(BaseFilter):
     def __init__(self, config: ChineseQualityConfig, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)
         self.config = config
-        self._stop = np.array([ord(c) for c in config.stop_chars], dtype=np.uint32)
+        self._is_stop = np.zeros(0x110000, dtype=bool)  # code point -> is a stop character (1 MB table)
+        self._is_stop[[ord(c) for c in config.stop_chars]] = True
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         c = self.config
@@ -105,11 +113,11 @@ class ChineseQualityFilter(BaseFilter):
         if len(chars) > c.max_chars:
             return False, "zh_too_long"
         codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
-        if int(np.isin(codes, self._stop).sum()) < c.min_stop_chars:
+        if int(np.count_nonzero(self._is_stop[codes])) < c.min_stop_chars:
             return False, "zh_stop_chars"
         # Repetition is measured on the Han characters only: code, shell output and option lists in
         # technical Chinese text repeat ASCII n-grams by nature and are not Chinese spam.
-        han = codes[_is_han(codes)].astype(np.uint64)
+        han = codes[_is_han(codes)]
 
         paragraphs = _PARAGRAPHS.split(text)
         n_dup, dup_chars = _duplicates(paragraphs)
@@ -124,11 +132,12 @@ class ChineseQualityFilter(BaseFilter):
         if dup_chars / len(text) > c.dup_line_char_frac:
             return False, "zh_dup_line_char_frac"
 
+        hashes = ngram_hashes(han, max([*c.top_ngrams, *c.dup_ngrams, 1]))
         for n, limit in sorted(c.top_ngrams.items()):
-            if top_ngram_fraction(han, n) > limit:
+            if n in hashes and top_ngram_fraction(hashes[n], n, len(han)) > limit:
                 return False, f"zh_top_{n}_gram"
         for n, limit in sorted(c.dup_ngrams.items()):
-            if duplicate_ngram_fraction(han, n) > limit:
+            if n in hashes and duplicate_ngram_fraction(hashes[n], n, len(han)) > limit:
                 return False, f"zh_dup_{n}_gram"
 
         # FineWeb line statistics, with Chinese terminal punctuation and character-based line length

@@ -333,3 +333,30 @@ def test_ray_executor_gives_the_same_output_as_local(tmp_path):
         assert curation_main([str(write_recipe(root)), "--executor", executor, "--until", "filter"]) == 0
         outputs[executor] = sorted((d["id"], d["text"]) for d in iter_documents(root / "work/stages/filter/zh_web"))
     assert outputs["ray"] == outputs["local"] and outputs["local"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="甲乙丙", max_size=60))
+def test_character_ngram_statistics_match_their_definitions(text):
+    """Property: the vectorised n-gram statistics equal a direct count over the string."""
+    from collections import Counter
+
+    import numpy as np
+
+    from curation.quality import duplicate_ngram_fraction, ngram_hashes, top_ngram_fraction
+
+    codes = np.array([ord(ch) for ch in text], dtype=np.uint32)
+    hashes = ngram_hashes(codes, 10)
+    for n in range(2, 11):
+        if len(text) < n:
+            continue
+        grams = [text[i : i + n] for i in range(len(text) - n + 1)]
+        most = Counter(grams).most_common(1)[0][1]
+        assert top_ngram_fraction(hashes[n], n, len(text)) == pytest.approx(most * n / len(text) if most > 1 else 0.0)
+        seen, covered = set(), set()
+        for i, gram in enumerate(grams):
+            if gram in seen:
+                covered.update(range(i, i + n))
+            seen.add(gram)
+        expected = len(covered) / len(text) if len(text) >= 2 * n else 0.0
+        assert duplicate_ngram_fraction(hashes[n], n, len(text)) == pytest.approx(expected)
