@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             if stage in ctx.force:
                 _clear(ctx, stage, excluded_steps)
             t0 = time.time()
-            with console.status(f"{stage}: running ..."):
+            with console.status(f"{stage}: running ...") as status:
+                ctx.on_progress = lambda message, status=status: status.update(message)
                 inputs = module.run(ctx, inputs)
             if ctx.submitted:
                 raise Submitted(

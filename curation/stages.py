@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,11 @@ class StageContext:
     workers: int = -1
     force: set[str] = field(default_factory=set)  # stages to recompute even if complete
     submitted: list[str] = field(default_factory=list)  # Slurm jobs submitted by the current stage
+    on_progress: Callable[[str], None] | None = None  # the CLI shows what is running now
+
+    def progress(self, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(message)
 
     def stage_dir(self, stage: str, source: str) -> Path:
         return self.workdir / "stages" / stage / source
@@ -57,6 +63,8 @@ class StageContext:
     def executor(self, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None) -> PipelineExecutor:
         """A datatrove executor for one stage of one source; logs and completion markers in logs/<stage>/<source>."""
         logging_dir = str(self.logs_dir(stage, source))
+        resuming = self.is_complete(stage, source, 1)  # at least one task finished in an earlier run
+        self.progress(f"{stage}: {source} ({tasks} task(s){', resuming' if resuming else ''}; logs in {logging_dir})")
         workers = self.workers if workers is None else workers
         if workers == -1:
             workers = min(tasks, os.cpu_count() or 1)
