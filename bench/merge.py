@@ -161,6 +161,7 @@ def main() -> int:
     )
     parser.add_argument("--mergekit-yaml", help="path to mergekit-yaml (default: bench/.venv-mergekit)")
     parser.add_argument("--keep", action="store_true", help="keep the generated checkpoints")
+    parser.add_argument("--reuse", action="store_true", help="reuse checkpoints a --keep run left in --workdir")
     args = parser.parse_args()
     shape = SHAPE | {"num_hidden_layers": args.layers}
     n_params = sum(math.prod(s) for _, s in llama_tensors(shape))
@@ -168,7 +169,9 @@ def main() -> int:
     cli = find_mergekit_cli(args.mergekit_yaml)
     try:
         t0 = time.perf_counter()
-        folders = generate(workdir / "inputs", shape)
+        folders = {name: workdir / "inputs" / name for name in ("base", "ct", "sft")}
+        if not (args.reuse and all((f / "model.safetensors.index.json").is_file() for f in folders.values())):
+            folders = generate(workdir / "inputs", shape)
         print(
             f"generated 3 x {n_params / 1e9:.2f}B-parameter bf16 checkpoints in {time.perf_counter() - t0:.0f}s"
         )

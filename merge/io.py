@@ -62,29 +62,33 @@ class ModelReader:
         self.config = _read_config(self.folder, label)
         self._file_of: dict[str, Path] = {}
         self.tensors: dict[str, TensorInfo] = {}
-        self._handles: dict[Path, object] = {}
         for file in _weight_files(self.folder, label):
-            handle = self._open(file)
-            for name in handle.keys():
-                if name in self._file_of:
-                    raise MergeError(
-                        f"{label}: tensor {name} is stored twice ({self._file_of[name].name}, {file.name})"
+            with self._open(file) as handle:
+                for name in handle.keys():
+                    if name in self._file_of:
+                        raise MergeError(
+                            f"{label}: tensor {name} is stored twice ({self._file_of[name].name}, {file.name})"
+                        )
+                    self._file_of[name] = file
+                    sliced = handle.get_slice(name)
+                    self.tensors[name] = TensorInfo(
+                        tuple(sliced.get_shape()), _DTYPE_BY_NAME[sliced.get_dtype()]
                     )
-                self._file_of[name] = file
-                sliced = handle.get_slice(name)
-                self.tensors[name] = TensorInfo(tuple(sliced.get_shape()), _DTYPE_BY_NAME[sliced.get_dtype()])
 
     def _open(self, file: Path):
-        if file not in self._handles:
-            try:
-                self._handles[file] = safe_open(str(file), framework="pt", device="cpu")
-            except Exception as err:  # safetensors raises its own error types for corrupt headers
-                raise MergeError(f"{self.label}: cannot read {file}: {err}") from None
-        return self._handles[file]
+        try:
+            return safe_open(str(file), framework="pt", device="cpu")
+        except Exception as err:  # safetensors raises its own error types for corrupt headers
+            raise MergeError(f"{self.label}: cannot read {file}: {err}") from None
 
     def get(self, name: str) -> torch.Tensor:
-        """Load one tensor from disk."""
-        return self._open(self._file_of[name]).get_tensor(name)
+        """Load one tensor from disk.
+
+        The file is opened for this tensor only: pages of a memory map that stays open count towards the
+        process's resident memory once read, so an open handle per shard would grow to the model's size.
+        """
+        with self._open(self._file_of[name]) as handle:
+            return handle.get_tensor(name)
 
     def file_of(self, name: str) -> Path:
         return self._file_of[name]

@@ -145,7 +145,7 @@ def _safe_divisor(total: torch.Tensor) -> torch.Tensor | float:
 
 
 # Elementwise work runs over slices of this many entries: temporaries stay small and mostly in cache.
-CHUNK = 1 << 20
+CHUNK = 1 << 22
 
 
 def _ties(

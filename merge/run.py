@@ -162,7 +162,6 @@ def build_plan(section: MergeSection, readers: list[ModelReader], labels: list[s
         output_vocab = max(rows)
         plans.append(TensorPlan(name, (output_vocab, *present[0].shape[1:]), dtype, base_rows=base_rows))
 
-    out_vocab_text = output_vocab if output_vocab is not None else config_reader.vocab_size
     if output_vocab is not None and tokenizer_reader.vocab_size != output_vocab:
         owner = [lab for lab, r in zip(labels, readers, strict=True) if r.vocab_size == output_vocab]
         problems.append(
@@ -173,9 +172,13 @@ def build_plan(section: MergeSection, readers: list[ModelReader], labels: list[s
         raise MergeError("cannot merge these models:\n  " + "\n  ".join(problems))
     notes = []
     if output_vocab is not None:
+        base_rows = plans_base_rows(plans)
         notes.append(
-            f"vocabulary: merged rows [0, {plans_base_rows(plans)}) ; rows up to {out_vocab_text} from the models that have them"
+            f"vocabulary: rows below {base_rows} merged by the method, rows {base_rows}..{output_vocab - 1} "
+            "from the models that have them"
         )
+    if tie_output:
+        notes.append("tied embeddings: the output has no separate lm_head")
     return MergePlan(
         labels, readers, has_base, plans, tie_output, output_vocab, config_reader, tokenizer_reader, notes
     )
