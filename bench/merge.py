@@ -161,7 +161,9 @@ def main() -> int:
     )
     parser.add_argument("--mergekit-yaml", help="path to mergekit-yaml (default: bench/.venv-mergekit)")
     parser.add_argument("--keep", action="store_true", help="keep the generated checkpoints")
-    parser.add_argument("--reuse", action="store_true", help="reuse checkpoints a --keep run left in --workdir")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse checkpoints a --keep run left in --workdir"
+    )
     args = parser.parse_args()
     shape = SHAPE | {"num_hidden_layers": args.layers}
     n_params = sum(math.prod(s) for _, s in llama_tensors(shape))
