@@ -141,8 +141,10 @@ def train(recipe: Recipe, *, manifest=None, resume: str | None = None) -> Path:
         raise TrainError("train.embedding_only_steps works on one device or DDP, not FSDP/DeepSpeed (flat parameters)")
     flops_token = flops_per_token(model, shards.seq_len)
 
+    # fused=False would not mean foreach on CPU: torch then falls back to a Python loop over parameters
+    # (several times slower than the fused kernel the HF Trainer uses by default).
     optimizer = torch.optim.AdamW(parameter_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps,
-                                  fused=device.type == "cuda")
+                                  fused=device.type in {"cuda", "cpu"})
     schedule = lr_multiplier(cfg.schedule, total_steps=manifest.num_steps, warmup_steps=cfg.warmup_steps,
                              min_ratio=cfg.min_lr_ratio, decay_fraction=cfg.decay_fraction)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
@@ -219,11 +221,12 @@ def train(recipe: Recipe, *, manifest=None, resume: str | None = None) -> Path:
         tokens_seen += tokens_per_step
         if step % cfg.log_every == 0 or step == total_steps - 1:
             tokens_per_s = tokens_per_step / step_time
+            # One device-to-host copy for all logged numbers (each .item() would be a sync of its own).
+            sums, counts = loss_sum.tolist(), loss_tokens.tolist()
             logger.log({
                 "step": step,
-                "loss": (loss_sum.sum() / loss_tokens.sum().clamp(min=1)).item(),
-                "loss_per_source": {s: (loss_sum[i] / loss_tokens[i]).item()
-                                    for i, s in enumerate(manifest.sources) if loss_tokens[i] > 0},
+                "loss": sum(sums) / max(sum(counts), 1.0),
+                "loss_per_source": {s: sums[i] / counts[i] for i, s in enumerate(manifest.sources) if counts[i] > 0},
                 "lr": lr,
                 "grad_norm": float(grad_norm) if grad_norm is not None else None,
                 "tokens_per_s": tokens_per_s,
