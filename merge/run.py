@@ -263,6 +263,8 @@ def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: in
         f"merge: {section.method} of {', '.join(model_labels)}"
         + (f" onto {labels[0]}" if plan.has_base else "")
     )
+    for note in plan.notes:
+        log(f"  {note}")
     for i, tensor_plan in enumerate(plan.tensors):
         if not tensor_plan.merge:
             reader = plan.config_reader
