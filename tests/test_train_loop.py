@@ -154,3 +154,33 @@ def test_model_section_needs_exactly_one_source(tmp_path):
 
     with pytest.raises(RecipeError, match="exactly one of model.path"):
         Recipe.from_dict({"model": {}}, root=tmp_path).section("model", ModelSection)
+
+
+def test_logged_losses_match_a_direct_computation_from_the_initial_weights(tmp_path):
+    """Step 0's logged loss, overall and per source, is the mean next-token loss of the initial model
+    over that step's loss tokens (the per-source numbers come from the same per-token losses)."""
+    from accelerate.utils import set_seed
+
+    from train.data import IGNORE_INDEX, ShardSet
+
+    write_shards(tmp_path / "work" / "tokens", SIZES)
+    manifest = random_manifest(SIZES, num_steps=2, global_batch=6)
+    train(tiny_recipe(tmp_path, micro_batch_size=3, max_steps=1), manifest=manifest)
+    _, loss, per_source = _losses(tmp_path / "work")[0]
+
+    shards = ShardSet(tmp_path / "work" / "tokens", manifest.sources)
+    set_seed(7)  # tiny_recipe's seed: the same initial weights as the run
+    config = AutoConfig.for_model(**{**TINY_LLAMA, "vocab_size": shards.vocab_size})
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa", dtype=torch.float32)
+    batch = shards.micro_batch(*zip(*manifest.steps[0], strict=True), flatten=False)
+    with torch.no_grad():
+        logits = model(input_ids=batch.input_ids, position_ids=batch.position_ids, use_cache=False).logits
+    token_loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch.labels.flatten(),
+                                                   ignore_index=IGNORE_INDEX, reduction="none").view(6, -1)
+    trained = batch.labels != IGNORE_INDEX
+    assert loss == pytest.approx(float(token_loss.sum() / trained.sum()), rel=1e-5)
+    row_sources = [source for source, _ in manifest.steps[0]]
+    expected = {s: float(sum(token_loss[i].sum() for i, r in enumerate(row_sources) if r == s)
+                         / sum(trained[i].sum() for i, r in enumerate(row_sources) if r == s))
+                for s in set(row_sources)}
+    assert per_source == pytest.approx(expected, rel=1e-5)
