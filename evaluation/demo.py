@@ -1,0 +1,424 @@
+"""`python -m evaluation.demo [RECIPE]`: the whole pipeline on the bundled demo, offline, on CPU.
+
+Runs each stage's own command, in order, on one recipe (default `recipes/demo.yaml`):
+
+1. `curation.run`  filter, dedup, decontaminate, publish, extend the tokenizer, tokenize
+2. `mixer.plan --schedule chatflow`  the per-step manifest
+3. `train/run.py`  a tiny LLaMA from `model.config` (a subprocess: Accelerate keeps process-wide state)
+4. `evaluation.run`  held-out perplexity per language and the bundled benchmark samples
+5. merge: two models branch from the trained one (same base, same architecture, same vocabulary):
+   `ct` continues on the Chinese mono sources only, `sft` on the instruction sources only (each its
+   own `mixer.plan` + `train/run.py` with a recipe written under `workdir/merge/<name>/recipe.yaml`);
+   `merge.run` merges them over that base (TIES with slack by default), `evaluation.run --append`
+   scores them next to the base.
+6. a summary of every artifact and number, also written to `workdir/demo_summary.json`.
+
+Re-running is safe and cheap: curation skips finished tasks, planning is deterministic, training
+resumes from its last checkpoint (so a finished run only rewrites `model/`), the branches are reused
+unless the base model changed (its sha256 is kept in `workdir/merge/base.sha256`), merging and
+evaluation are redone. `--fresh` deletes the demo's outputs in the workdir first. A bad recipe is one
+`error:` line and exit code 2 before anything runs; a stage that fails stops the demo with its own
+message and its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field
+
+from common.recipe import Recipe, RecipeError, Section
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RECIPE = ROOT / "recipes" / "demo.yaml"
+# Everything the demo's stages write under the workdir: what `--fresh` removes, nothing else.
+OUTPUTS = ("stages", "logs", "excluded", "curated", "heldout", "tokenizer", "tokens", "manifest", "checkpoints",
+           "train_logs", "model", "eval", "merge", "demo_summary.json")
+
+
+class DemoSection(Section):
+    """Optional `demo:` recipe section: how the two merged branches are made (defaults fit the demo)."""
+
+    branch_steps: int = Field(20, ge=1)  # optimizer steps of each branch (ct, sft) from the trained model
+    branch_lr: float = Field(3e-4, gt=0)  # peak learning rate of the branches (cosine, 2 warmup steps)
+    merge_method: Literal["linear", "task_arithmetic", "ties", "ties_sv", "dare"] = "ties_sv"
+    merge_parameters: dict[str, Any] = Field(default_factory=lambda: {"density": 0.2, "slack": 1.0})
+
+
+# The branches: name -> mixture (automatic mixer groups) and what the branch stands for.
+BRANCHES: dict[str, tuple[dict[str, float], str]] = {
+    "ct": ({"zh": 1.0}, "continued pre-training on the Chinese mono sources"),
+    "sft": ({"instruct": 1.0}, "instruction tuning on the instruction sources"),
+}
+
+
+class DemoStop(Exception):
+    """A stage returned a non-zero exit code; it has already printed why."""
+
+    def __init__(self, stage: str, code: int):
+        super().__init__(f"stage {stage} failed (exit code {code})")
+        self.stage, self.code = stage, code
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def validate(recipe: Recipe) -> DemoSection:
+    """Check every section the demo's stages read, so a typo fails in a second, not after training."""
+    from curation.config import load_curation, load_sources
+    from curation.decontam import DecontaminationSection
+    from curation.dedup import DedupSection
+    from curation.tokenize import TokenizeSection
+    from curation.vocab import TokenizerSection
+    from evaluation.config import load_section as load_evaluation
+    from mixer.config import MixtureSection
+    from train.config import ModelSection, TrainSection
+
+    problems: list[str] = []
+    checks: list[Callable[[], object]] = [
+        lambda: load_sources(recipe),
+        lambda: load_curation(recipe),
+        lambda: recipe.section("dedup", DedupSection),
+        lambda: recipe.section("decontamination", DecontaminationSection),
+        lambda: recipe.section("tokenizer", TokenizerSection),
+        lambda: recipe.section("tokenize", TokenizeSection),
+        lambda: recipe.section("mixture", MixtureSection),
+        lambda: recipe.section("model", ModelSection),
+        lambda: recipe.section("train", TrainSection),
+        lambda: load_evaluation(recipe),
+    ]
+    for check in checks:
+        try:
+            check()
+        except RecipeError as err:
+            problems += err.problems
+    for needed in ("sources", "tokenizer", "mixture", "model", "train"):
+        if not recipe.has(needed):
+            problems.append(f"{needed}: the demo needs this section (see recipes/demo.yaml)")
+    try:
+        demo = recipe.section("demo", DemoSection)
+    except RecipeError as err:
+        problems += err.problems
+        demo = DemoSection()
+    if problems:
+        raise RecipeError(problems, recipe.path)
+    return demo
+
+
+def run_stage(name: str, call: Callable[[], int]) -> float:
+    """Run one stage's entry point; a non-zero exit stops the demo. Returns the seconds it took."""
+    say(f"\n=== demo: {name} ===")
+    started = time.perf_counter()
+    code = call()
+    if code:
+        raise DemoStop(name, code)
+    return time.perf_counter() - started
+
+
+def train_subprocess(recipe_path: Path) -> int:
+    """`python train/run.py RECIPE` in its own process: Accelerate's state is per process."""
+    return subprocess.call([sys.executable, str(ROOT / "train" / "run.py"), str(recipe_path)])
+
+
+def absolute(path: str, root: Path) -> str:
+    """A recipe path made absolute against `root` (left alone when it is not a local path that exists)."""
+    local = Path(path).expanduser()
+    if local.is_absolute():
+        return str(local)
+    return str((root / local).resolve()) if (root / local).exists() else path
+
+
+def write_recipe(data: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by python -m evaluation.demo; every path is absolute\n"
+                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def branch_recipe(recipe: Recipe, demo: DemoSection, name: str, mixture: dict[str, float], base_model: Path) -> dict:
+    """The recipe of one branch: the demo's shards and tokenizer, `model.path` = the trained model,
+    a constant mixture over one group, its own manifest/checkpoints/model under workdir/merge/<name>/."""
+    out = recipe.workdir / "merge" / name
+    sources = copy.deepcopy(recipe.data["sources"])
+    for source in sources:
+        if isinstance(source, dict) and isinstance(source.get("input"), dict) and "path" in source["input"]:
+            source["input"]["path"] = absolute(str(source["input"]["path"]), recipe.root)
+    tokenizer = copy.deepcopy(recipe.data["tokenizer"])
+    if isinstance(tokenizer, dict) and "path" in tokenizer:
+        tokenizer["path"] = absolute(str(tokenizer["path"]), recipe.root)
+    main_mixture = recipe.data["mixture"]
+    train = dict(recipe.data["train"])
+    for key in ("manifest", "tokens", "output", "max_steps", "resume"):
+        train.pop(key, None)
+    train.update(output=str(out), manifest=str(out / "manifest"), tokens=str(recipe.workdir / "tokens"),
+                 lr=demo.branch_lr, warmup_steps=min(2, demo.branch_steps - 1), checkpoint_every=demo.branch_steps)
+    data = {
+        "name": f"{recipe.name}-{name}",
+        "workdir": str(recipe.workdir),
+        "seed": recipe.seed,
+        "sources": sources,
+        "tokenizer": tokenizer,
+        "mixture": {
+            "global_batch": main_mixture["global_batch"],
+            "total": f"{demo.branch_steps} steps",
+            "max_epochs": main_mixture.get("max_epochs", 4.0),
+            "on_exhausted": "renormalize",
+            "schedule": {"kind": "constant", "mixture": mixture},
+        },
+        "model": {"path": str(base_model),
+                  "attn_implementation": recipe.data["model"].get("attn_implementation", "auto")},
+        "train": train,
+    }
+    if recipe.has("tokenize"):
+        data["tokenize"] = copy.deepcopy(recipe.data["tokenize"])
+    return data
+
+
+def merge_recipe(recipe: Recipe, demo: DemoSection, base_model: Path) -> dict:
+    merge_dir = recipe.workdir / "merge"
+    return {
+        "name": f"{recipe.name}-merge",
+        "workdir": str(recipe.workdir),
+        "seed": recipe.seed,
+        "merge": {
+            "method": demo.merge_method,
+            "base": {"name": "base", "path": str(base_model)},
+            "models": [{"name": name, "path": str(merge_dir / name / "model")} for name in BRANCHES],
+            "parameters": demo.merge_parameters,
+            "output": str(merge_dir / "merged"),
+            "overwrite": True,
+        },
+    }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_sha256(model_dir: Path) -> str:
+    """One hash over a model folder's weights (single or sharded safetensors)."""
+    return hashlib.sha256("".join(file_sha256(p) for p in sorted(model_dir.glob("*.safetensors"))).encode()).hexdigest()
+
+
+def final_losses(metrics: Path, last: int = 10) -> dict[str, dict[str, float]]:
+    """Per source: the mean training loss over the last `last` logged steps that had that source."""
+    per_source: dict[str, list[tuple[int, float]]] = {}
+    with metrics.open(encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            for source, loss in row.get("loss_per_source", {}).items():
+                per_source.setdefault(source, []).append((row["step"], loss))
+    out = {}
+    for source, values in per_source.items():
+        tail = [v for _, v in values[-last:]]
+        out[source] = {"loss": sum(tail) / len(tail), "steps": len(tail), "last_step": values[-1][0],
+                       "first_loss": values[0][1]}
+    return out
+
+
+def summarize(recipe: Recipe, timings: dict[str, float]) -> dict:
+    """Every number the demo reports, read back from the files the stages wrote."""
+    work = recipe.workdir
+    report = json.loads((work / "curated" / "_report.json").read_text(encoding="utf-8"))
+    sources = {}
+    for name, entry in report["sources"].items():
+        meta_path = work / "tokens" / name / "meta.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        sources[name] = {"read_docs": entry["read"]["docs"], "kept_docs": entry["kept"]["docs"],
+                         "heldout_docs": entry.get("heldout", {}).get("docs", 0),
+                         "sequences": meta.get("n_sequences"), "tokens": meta.get("n_tokens")}
+    losses = final_losses(work / "train_logs" / "metrics.jsonl")
+    for name, loss in losses.items():
+        sources.setdefault(name, {})["final_loss"] = loss["loss"]
+        sources[name]["first_loss"] = loss["first_loss"]
+    results = json.loads((work / "eval" / "results.json").read_text(encoding="utf-8"))["models"]
+    models = {}
+    for name, entry in results.items():
+        ppl = (entry.get("perplexity") or {}).get("by_language", {})
+        models[name] = {
+            "perplexity": {lang: {"perplexity": v["perplexity"], "bits_per_char": v["bits_per_char"], "docs": v["docs"]}
+                           for lang, v in ppl.items()},
+            "benchmarks": {b: {"accuracy": v["micro"], "n": v["n"]} for b, v in entry.get("benchmarks", {}).items()},
+        }
+    merge_report = json.loads((work / "merge" / "merged" / "merge_report.json").read_text(encoding="utf-8"))
+    vocab = json.loads((work / "tokenizer" / "vocab_extension.json").read_text(encoding="utf-8")) \
+        if (work / "tokenizer" / "vocab_extension.json").is_file() else {}
+    return {
+        "recipe": str(recipe.path),
+        "workdir": str(work),
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+        "tokenizer": {k: vocab.get(k) for k in ("base_vocab_size", "vocab_size", "chars_per_token")},
+        "sources": sources,
+        "models": models,
+        "merge": {"method": merge_report["method"], "parameters": merge_report["parameters"],
+                  "survival_top_k": merge_report["survival"]["top_k"],
+                  "survival": merge_report["survival"]["overall"]},
+        "artifacts": artifacts(work),
+    }
+
+
+def artifacts(work: Path) -> dict[str, str]:
+    return {
+        "curated documents": f"{work / 'curated'}/<source>/",
+        "removed documents (with reasons)": f"{work / 'excluded'}/<source>/<step>/",
+        "held-out documents": f"{work / 'heldout'}/<source>/",
+        "curation report": str(work / "curated" / "_report.json") + " (+ _report.png)",
+        "extended tokenizer": str(work / "tokenizer") + "/ (vocab_extension.json)",
+        "token shards": f"{work / 'tokens'}/<source>/",
+        "manifest (chatflow)": str(work / "manifest") + "/ (plan.json, schedule.png)",
+        "checkpoints": str(work / "checkpoints") + "/",
+        "training logs": str(work / "train_logs") + "/ (metrics.jsonl, loss_per_source.png, tensorboard/)",
+        "trained model": str(work / "model") + "/",
+        "evaluation": str(work / "eval") + "/ (results.md, results.json, perplexity.png, benchmarks.png)",
+        "branch models": f"{work / 'merge'}/{{{','.join(BRANCHES)}}}/model/ (recipe.yaml beside each)",
+        "merged model": str(work / "merge" / "merged") + "/ (merge_report.json)",
+        "this summary": str(work / "demo_summary.json"),
+    }
+
+
+def _fmt(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def print_summary(summary: dict) -> None:
+    """The summary on stdout: artifacts, then per source, per model, and the merge diagnostic."""
+    lines = ["", "=== demo: summary ===", "artifacts:"]
+    lines += [f"  {what:<34} {where}" for what, where in summary["artifacts"].items()]
+    lines += ["", f"{'source':<15} {'read':>6} {'kept':>6} {'heldout':>8} {'sequences':>10} {'tokens':>9} "
+                  f"{'loss first -> final':>20}"]
+    for name, s in summary["sources"].items():
+        loss = f"{_fmt(s.get('first_loss'), '.2f')} -> {_fmt(s.get('final_loss'), '.2f')}"
+        lines.append(f"{name:<15} {s.get('read_docs', 0):>6} {s.get('kept_docs', 0):>6} {s.get('heldout_docs', 0):>8} "
+                     f"{s.get('sequences') or 0:>10,} {s.get('tokens') or 0:>9,} {loss:>20}")
+    lines.append("(final loss: mean of the last 10 logged steps that had the source)")
+    models = summary["models"]
+    languages = sorted({lang for m in models.values() for lang in m["perplexity"]})
+    benchmarks = sorted({b for m in models.values() for b in m["benchmarks"]})
+    lines += ["", "held-out bits/char (perplexity) and benchmark accuracy (5-shot, n questions):",
+              f"{'model':<8}" + "".join(f"{lang:>20}" for lang in languages) + "".join(f"{b:>11}" for b in benchmarks)]
+    for name, m in models.items():
+        row = f"{name:<8}"
+        for lang in languages:
+            p = m["perplexity"].get(lang)
+            row += f"{_fmt(p and p['bits_per_char']):>10} ({_fmt(p and p['perplexity'], '.0f'):>6})  " if p else f"{'-':>20}"
+        for b in benchmarks:
+            r = m["benchmarks"].get(b)
+            row += f"{_fmt(r['accuracy'] * 100, '.0f'):>6}% n={r['n']:<2}" if r else f"{'-':>11}"
+        lines.append(row)
+    merge = summary["merge"]
+    lines += ["", f"merge: {merge['method']} {merge['parameters']} of " + ", ".join(BRANCHES) + " over the trained model; "
+                  f"survival of top-{merge['survival_top_k']:g} task-vector entries: "
+                  + ", ".join(f"{k} {_fmt(v)}" for k, v in merge["survival"].items()),
+              "times: " + ", ".join(f"{k} {v:.0f}s" for k, v in summary["seconds"].items())]
+    print("\n".join(lines), flush=True)
+
+
+def fresh(work: Path) -> None:
+    """Remove what the demo's stages write under `work` (only those names)."""
+    for name in OUTPUTS:
+        path = work / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def run(recipe_path: Path, *, fresh_start: bool = False) -> dict:
+    """The whole demo on one recipe; returns the summary. Raises RecipeError or DemoStop."""
+    from curation.run import main as curate
+    from evaluation.run import main as evaluate
+    from merge.run import main as merge
+    from mixer.plan import main as plan
+
+    recipe = Recipe.load(recipe_path)
+    demo = validate(recipe)
+    work = recipe.workdir
+    if fresh_start:
+        fresh(work)
+    say(f"demo: recipe {recipe.path}, workdir {work}")
+    recipe_arg = str(recipe.path)
+    timings: dict[str, float] = {}
+    timings["curate"] = run_stage("curate (python -m curation.run)", lambda: curate([recipe_arg]))
+    timings["plan"] = run_stage("plan (python -m mixer.plan --schedule chatflow)",
+                                lambda: plan([recipe_arg, "--schedule", "chatflow"]))
+    timings["train"] = run_stage("train (python train/run.py)", lambda: train_subprocess(recipe.path))
+    model = work / "model"
+    timings["evaluate"] = run_stage("evaluate (python -m evaluation.run)",
+                                    lambda: evaluate([recipe_arg, "--model", f"base={model}"]))
+
+    # Branches: reuse them only if they grew from exactly this model.
+    merge_dir = work / "merge"
+    stamp = merge_dir / "base.sha256"
+    base_hash = model_sha256(model)
+    if merge_dir.exists() and (not stamp.is_file() or stamp.read_text().strip() != base_hash):
+        say(f"demo: the trained model changed; removing the old branches in {merge_dir}")
+        shutil.rmtree(merge_dir)
+    merge_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(base_hash + "\n")
+    started = time.perf_counter()
+    for name, (mixture, meaning) in BRANCHES.items():
+        path = write_recipe(branch_recipe(recipe, demo, name, mixture, model), merge_dir / name / "recipe.yaml")
+        say(f"\ndemo: branch {name} = the trained model + {demo.branch_steps} steps of {meaning} ({path})")
+        run_stage(f"plan {name} (python -m mixer.plan)", lambda p=path, n=name: plan([str(p), "--out", str(merge_dir / n / "manifest")]))
+        run_stage(f"train {name} (python train/run.py)", lambda p=path: train_subprocess(p))
+    timings["branches"] = time.perf_counter() - started
+    merge_path = write_recipe(merge_recipe(recipe, demo, model), merge_dir / "merge.yaml")
+    timings["merge"] = run_stage("merge (python -m merge.run)", lambda: merge([str(merge_path)]))
+    timings["evaluate branches"] = run_stage(
+        "evaluate branches and merge (python -m evaluation.run --append)",
+        lambda: evaluate([recipe_arg, "--append"] + [f"--model={n}={merge_dir / n / 'model'}" for n in BRANCHES]
+                         + [f"--model=merged={merge_dir / 'merged'}"]),
+    )
+    summary = summarize(recipe, timings)
+    (work / "demo_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("recipe", nargs="?", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/demo.yaml)")
+    parser.add_argument("--fresh", action="store_true", help="delete the demo's outputs in the workdir first")
+    parser.add_argument("--threads", type=int, help="CPU threads per process (default: torch's choice)")
+    args = parser.parse_args(argv)
+    # Offline by design: nothing may wait on the hub (every model, tokenizer and data set is local).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    if args.threads:
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # inherited by the training subprocesses
+        torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    try:
+        summary = run(Path(args.recipe), fresh_start=args.fresh)
+    except RecipeError as err:
+        say(f"error: {err}")
+        return 2
+    except DemoStop as stop:
+        say(f"demo: stopped; {stop}")
+        return stop.code
+    print_summary(summary)
+    print(f"demo finished in {time.perf_counter() - started:.0f}s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
