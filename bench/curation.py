@@ -14,7 +14,8 @@ to `--mb` megabytes of text, half Chinese and half English by bytes, written as 
 Two changes are needed for the stock pipeline to run at all on this machine, both neutral for speed:
 its LanguageFilter downloads lid.176.bin at run time (no network here), so it is pointed at the same
 packaged lid.176.ftz we use; and `fasttext`'s Python `predict` fails under NumPy 2, so the call goes
-through the same C++ predict. Each pipeline runs in a fresh subprocess with one task on one core;
+through the same C++ predict (and LanguageFilter's check for the `fasttext-numpy2-wheel` distribution
+name is skipped: the `fasttext` module it needs is installed). Each pipeline runs in a fresh subprocess with one task on one core;
 we report wall time, CPU time, MB/s per core and peak RSS of that process.
 """
 
@@ -104,6 +105,7 @@ def run_stock(data: Path, lang: str, out: Path) -> None:
         return tuple(label for _, label in pairs), np.asarray([prob for prob, _ in pairs])
 
     _FastText.predict = predict
+    LanguageFilter._requires_dependencies = []  # it insists on the fasttext-numpy2-wheel distribution
     FT176LID.model = property(lambda self: self.__dict__.setdefault("_m", _FastText(str(lid176_path()))))
     pipeline = [
         JsonlReader(str(data.parent), glob_pattern=data.name),
