@@ -36,6 +36,12 @@ def copy_demo(tmp_path: Path, **changes) -> Path:
     return path
 
 
+def quiet_main(monkeypatch) -> None:
+    """demo.main sets these for its stages; set them here so they are restored after the test."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
@@ -44,9 +50,10 @@ def copy_demo(tmp_path: Path, **changes) -> Path:
         ({"mixture": {"global_batch": "eight"}}, "mixture.global_batch"),
     ],
 )
-def test_broken_recipe_fails_before_any_stage_with_one_message(tmp_path, capsys, changes, expected):
+def test_broken_recipe_fails_before_any_stage_with_one_message(tmp_path, capsys, monkeypatch, changes, expected):
+    quiet_main(monkeypatch)
     recipe = copy_demo(tmp_path, **changes)
-    code = demo.main([str(recipe)])
+    code = demo.main([str(recipe), "--threads", "0"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("error:") == 1 and "Traceback" not in err
@@ -54,8 +61,9 @@ def test_broken_recipe_fails_before_any_stage_with_one_message(tmp_path, capsys,
     assert not (tmp_path / "work").exists()  # validated before curation wrote anything
 
 
-def test_missing_recipe_is_one_message(tmp_path, capsys):
-    assert demo.main([str(tmp_path / "nope.yaml")]) == 2
+def test_missing_recipe_is_one_message(tmp_path, capsys, monkeypatch):
+    quiet_main(monkeypatch)
+    assert demo.main([str(tmp_path / "nope.yaml"), "--threads", "0"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"error: recipe: no such recipe file: {tmp_path / 'nope.yaml'}"
 
