@@ -61,9 +61,11 @@ class ModelReader:
         self.label = label
         self.config = _read_config(self.folder, label)
         self._file_of: dict[str, Path] = {}
+        self._offset_of: dict[str, int] = {}  # where a tensor's bytes start in its file
         self.tensors: dict[str, TensorInfo] = {}
         for file in _weight_files(self.folder, label):
             with self._open(file) as handle:
+                data_start, header = _read_header(file)
                 for name in handle.keys():
                     if name in self._file_of:
                         raise MergeError(
@@ -74,6 +76,7 @@ class ModelReader:
                     self.tensors[name] = TensorInfo(
                         tuple(sliced.get_shape()), _DTYPE_BY_NAME[sliced.get_dtype()]
                     )
+                    self._offset_of[name] = data_start + int(header[name]["data_offsets"][0])
 
     def _open(self, file: Path):
         try:
@@ -90,6 +93,27 @@ class ModelReader:
         with self._open(self._file_of[name]) as handle:
             return handle.get_tensor(name)
 
+    def read_into(self, name: str, buffer: torch.Tensor) -> torch.Tensor:
+        """Read one tensor into the front of the flat, contiguous `buffer` (its dtype); return that view.
+
+        Reusing one buffer for every tensor avoids what `get` costs at billions of parameters: a fresh
+        allocation the kernel maps in page by page, and a copy out of a memory map.
+        """
+        info = self.tensors[name]
+        if buffer.dtype != info.dtype or buffer.numel() < info.numel or not buffer.is_contiguous():
+            raise ValueError(f"buffer of {buffer.dtype} x {buffer.numel()} cannot hold {name} {info}")
+        target = buffer.view(-1)[: info.numel]
+        view = memoryview(target.view(torch.uint8).numpy()).cast("B")
+        with open(self._file_of[name], "rb", buffering=0) as handle:  # read(2), not a memory map
+            handle.seek(self._offset_of[name])
+            done = 0
+            while done < info.nbytes:
+                got = handle.readinto(view[done:])
+                if not got:
+                    raise MergeError(f"{self.label}: {self._file_of[name]} ends inside tensor {name}")
+                done += got
+        return target.view(info.shape)
+
     def file_of(self, name: str) -> Path:
         return self._file_of[name]
 
@@ -101,6 +125,16 @@ class ModelReader:
     @property
     def tie_word_embeddings(self) -> bool:
         return bool(self.config.get("tie_word_embeddings", False))
+
+
+def _read_header(file: Path) -> tuple[int, dict]:
+    """(offset of the data section, parsed JSON header) of a safetensors file (validated by safe_open too)."""
+    try:
+        with open(file, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            return 8 + length, json.loads(handle.read(length))
+    except (OSError, struct.error, ValueError) as err:
+        raise MergeError(f"cannot read the safetensors header of {file}: {err}") from None
 
 
 def _read_config(folder: Path, label: str) -> dict:

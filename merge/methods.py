@@ -2,14 +2,15 @@
 
 Task-vector methods (`task_arithmetic`, `ties`, `ties_sv`, `dare`) receive the stacked task vectors
 tau_i = theta_i - theta_base of one tensor (shape `(n_models, *shape)`, float32) and return the merged
-task vector; the runner adds it to the base. A method may overwrite its input (TIES trims in place). `linear` receives the models' weights themselves.
+task vector; the runner adds it to the base. A method may overwrite its input. `linear` receives the models' weights themselves.
 Definitions, and what the slack of `ties_sv` changes, are in docs/merge.md.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import torch
@@ -67,8 +68,13 @@ class TensorContext:
 
     name: str
     seed: int = 0
-    # Filled by methods that compute top-k masks, keyed (model index, density), so diagnostics reuse them.
-    masks: dict[tuple[int, float], torch.Tensor] | None = None
+    # Filled by TIES when not None: per model, (entries kept by the trim that are non-zero, of those the ones
+    # the merged task vector keeps with the same sign), keyed by density, so the diagnostic costs no extra pass.
+    survival: dict[float, list[tuple[int, int]]] | None = None
+    # A preallocated buffer of the tensor's size for the result; methods that can write into it do.
+    out: torch.Tensor | None = None
+    # Threads that run slices of a tensor side by side (each op single-threaded; see merge.run).
+    pool: Executor | None = None
 
 
 @dataclass(frozen=True)
@@ -144,8 +150,53 @@ def _safe_divisor(total: torch.Tensor) -> torch.Tensor | float:
     return total if float(total.abs()) > 1e-8 else 1.0
 
 
-# Elementwise work runs over slices of this many entries: temporaries stay small and mostly in cache.
-CHUNK = 1 << 22
+# Elementwise work runs over slices of this many entries, so that the several temporaries one slice needs
+# stay in the CPU's cache and are recycled by the allocator instead of being page-faulted in afresh.
+CHUNK = 1 << 17
+
+
+def map_chunks(n: int, fn: Callable[[int, int], object], pool: Executor | None = None) -> Iterable:
+    """fn(start, stop) for the consecutive slices of CHUNK entries of range(n), on `pool` if given, in order."""
+    bounds = [(start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
+    if pool is None:
+        return [fn(a, b) for a, b in bounds]
+    return pool.map(lambda bound: fn(*bound), bounds)
+
+
+@dataclass(frozen=True)
+class TrimThreshold:
+    """The k-th largest magnitude `value`; entries equal to it are kept before flat index `cut`, dropped after."""
+
+    value: float
+    cut: int
+
+    def keep(self, values: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """Mask of the kept entries of `values`, the slice of the flat tensor that begins at `start`."""
+        magnitude = values.abs()
+        if start + magnitude.numel() <= self.cut:
+            return magnitude >= self.value
+        keep = magnitude > self.value
+        if start < self.cut:
+            keep[: self.cut - start] = magnitude[: self.cut - start] >= self.value
+        return keep
+
+    def trim(self, values: torch.Tensor, out: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """`values` with the dropped entries zeroed, into `out`; one fused pass (hardshrink) for float32."""
+        if values.dtype != torch.float32:
+            return torch.mul(values, self.keep(values, start), out=out)
+        head = min(max(self.cut - start, 0), values.numel())
+        if head < values.numel():
+            torch.nn.functional.hardshrink(values[head:], self.value, out=out[head:])  # |x| > t
+        if head > 0:
+            torch.nn.functional.hardshrink(values[:head], _below(self.value), out=out[:head])  # |x| >= t
+        return out
+
+
+def _below(value: float) -> float:
+    """The largest float32 below `value` (for `value` >= 0), so that |x| > result means |x| >= value."""
+    if value <= 0.0:
+        return -1.0
+    return float(torch.nextafter(torch.tensor(value), torch.tensor(0.0)))
 
 
 def _ties(
@@ -153,32 +204,82 @@ def _ties(
 ) -> torch.Tensor:
     n_models = deltas.shape[0]
     w = weights.to(deltas.device, deltas.dtype).view(n_models, 1)
-    flat = deltas.reshape(n_models, -1)  # trimmed and weighted in place (methods own their input)
-    thresholds = []
-    for i in range(n_models):
-        keep, threshold = top_k_mask(flat[i], params.density)
-        if ctx.masks is not None:
-            ctx.masks[(i, params.density)] = keep
-        flat[i].mul_(keep).mul_(w[i])
-        thresholds.append(threshold)
+    flat = deltas.reshape(n_models, -1)
+    n = flat.shape[1]
+    k = top_k_count(n, params.density)
+    trims = [trim_threshold(flat[i], k, ctx.pool) for i in range(n_models)]
     scales = None
     if slack > 0.0:
-        scales = torch.tensor(election_scales(thresholds, slack), dtype=w.dtype, device=w.device).view(
-            n_models, 1
-        )
-    out = torch.empty(flat.shape[1], dtype=deltas.dtype, device=deltas.device)
-    for start in range(0, flat.shape[1], CHUNK):
-        weighted = flat[:, start : start + CHUNK]
-        votes = (weighted * scales).sum(0) if scales is not None else weighted.sum(0)
-        # Ties of the summed vote go to +1, as in TIES's reference code and mergekit.
-        agrees = torch.where(votes >= 0, weighted > 0, weighted < 0)
-        merged = (weighted * agrees).sum(0)
-        if params.normalize:
-            divisor = (w * agrees).sum(0)
-            divisor[divisor == 0] = 1.0
-            merged /= divisor
-        out[start : start + CHUNK] = merged
-    return out.view(deltas.shape[1:]).mul_(params.lambda_)
+        scales = torch.tensor(
+            election_scales([t.value for t in trims], slack), dtype=w.dtype, device=w.device
+        ).view(n_models, 1)
+    weight_values = [float(w[i]) for i in range(n_models)]
+    out = ctx.out.view(-1)[:n] if ctx.out is not None else None
+    if out is None or out.dtype != deltas.dtype or out.device != deltas.device:
+        out = torch.empty(n, dtype=deltas.dtype, device=deltas.device)
+    # With non-negative weights, not all zero, the election below needs no boolean masks (see _elect_fast).
+    fast = deltas.dtype == torch.float32 and min(weight_values) >= 0.0 and max(weight_values) > 0.0
+    smallest_weight = min((v for v in weight_values if v > 0), default=1.0)
+    survival = ctx.survival is not None
+
+    def merge_slice(start: int, stop: int) -> torch.Tensor | None:
+        # Trim, elect, disjoint mean and the survival counts of one slice while it is in cache.
+        u = torch.empty((n_models, stop - start), dtype=deltas.dtype, device=deltas.device)
+        for i, trim in enumerate(trims):
+            trim.trim(flat[i, start:stop], u[i], start)
+            if weight_values[i] != 1.0:  # x * 1.0 == x exactly: skip the pass
+                u[i].mul_(w[i])
+        votes = (u * scales).sum(0) if scales is not None else u.sum(0)
+        if fast:
+            merged = _elect_fast(u, votes, w, params.normalize, smallest_weight)
+        else:
+            merged = _elect(u, votes, w, params.normalize)
+        if params.lambda_ != 1.0:
+            merged.mul_(params.lambda_)
+        out[start:stop] = merged
+        if not survival:
+            return None
+        return torch.stack([torch.count_nonzero(u, dim=1), torch.count_nonzero((u * merged) > 0, dim=1)])
+
+    counts = [c for c in map_chunks(n, merge_slice, ctx.pool) if c is not None]
+    if counts and ctx.survival is not None:
+        total = torch.stack(counts).sum(0)
+        ctx.survival[params.density] = [(int(a), int(b)) for a, b in zip(total[0], total[1], strict=True)]
+    return out.view(deltas.shape[1:])
+
+
+def _elect(u: torch.Tensor, votes: torch.Tensor, w: torch.Tensor, normalize: bool) -> torch.Tensor:
+    """Disjoint mean of the entries of u (weighted, trimmed) whose sign agrees with the elected one."""
+    # Ties of the summed vote go to +1, as in TIES's reference code and mergekit.
+    agrees = torch.where(votes >= 0, u > 0, u < 0)
+    merged = (u * agrees).sum(0)
+    if normalize:
+        divisor = (w * agrees).sum(0)
+        divisor.masked_fill_(divisor == 0, 1.0)
+        merged /= divisor
+    return merged
+
+
+def _elect_fast(
+    u: torch.Tensor, votes: torch.Tensor, w: torch.Tensor, normalize: bool, smallest_weight: float
+) -> torch.Tensor:
+    """`_elect` in float arithmetic only (comparisons, `where` and boolean products are slow on CPU).
+
+    With e = +1 where votes >= 0 else -1 (a summed vote is never -0, so copysign gives exactly that),
+    the agreeing entries are those with e * u > 0, and sum_i u_i [agrees] = e * sum_i relu(e * u_i)
+    exactly (multiplying by +-1 is exact). The divisor sum_i w_i [agrees] is >= the smallest positive
+    weight wherever it is non-zero, so clamping at half of it replaces exactly the zeros (no agreeing
+    entry, numerator 0), as TIES's `divisor[divisor == 0] = 1` does.
+    """
+    elected = torch.copysign(torch.ones((), dtype=u.dtype), votes)
+    signed = u * elected
+    merged = signed.clamp(min=0.0).sum(0)
+    if normalize:
+        agreeing = signed.sign_().clamp_(min=0.0)
+        divisor = (agreeing * w).sum(0) if bool((w != 1.0).any()) else agreeing.sum(0)
+        merged /= divisor.clamp_(min=0.5 * smallest_weight)
+    # + 0.0 turns -0 (no agreeing entry, elected -1) into +0, as the sum of masked entries gives.
+    return merged.mul_(elected).add_(0.0)
 
 
 def election_scales(thresholds: list[float], slack: float) -> list[float]:
@@ -198,43 +299,65 @@ def top_k_count(numel: int, density: float) -> int:
 def top_k_mask(values: torch.Tensor, density: float) -> tuple[torch.Tensor, float]:
     """Mask of exactly k = top_k_count entries largest in magnitude, and the k-th largest magnitude.
 
-    Equal magnitudes at the threshold are taken in index order, so the mask is deterministic. The threshold
-    is found by selecting within a band bracketed from a strided sample, which is O(n) instead of a sort.
+    Equal magnitudes at the threshold are taken in index order, so the mask is deterministic.
     """
-    magnitude = values.abs().reshape(-1)
-    n = magnitude.numel()
-    k = top_k_count(n, density)
+    trim = trim_threshold(values.reshape(-1), top_k_count(values.numel(), density))
+    return trim.keep(values.reshape(-1)).view(values.shape), trim.value
+
+
+def trim_threshold(values: torch.Tensor, k: int, pool: Executor | None = None) -> TrimThreshold:
+    """Where to cut the flat `values` so that exactly their k largest magnitudes remain (ties in index order).
+
+    O(n) instead of a sort: a strided sample brackets the k-th largest magnitude, one pass over slices
+    counts the entries above the bracket and collects those inside it (about 2% of them, with their
+    positions), and the exact value and the cut among equal magnitudes are selected from those.
+    """
+    n = values.numel()
     if k >= n:
-        return torch.ones_like(values, dtype=torch.bool), float(magnitude.min())
-    threshold = _kth_largest(magnitude, k)
-    mask = magnitude > threshold
-    missing = k - int(torch.count_nonzero(mask))
-    if missing > 0:
-        at_threshold = (magnitude == threshold).nonzero().view(-1)[:missing]
-        mask[at_threshold] = True
-    return mask.view(values.shape), threshold
+        return TrimThreshold(float(values.abs().min()), n)
+    if n > 1 << 16:
+        step = max(1, n // (1 << 16))
+        sample = values[::step].abs().sort().values
+        m = sample.numel()
+        position = (1.0 - k / n) * m  # where the threshold falls in the sorted sample
+        margin = 6.0 * (m * (k / n) * (1 - k / n)) ** 0.5 + 16
+        lo = float(sample[max(0, int(position - margin))])
+        hi = float(sample[min(m - 1, int(position + margin))])
+
+        def band_slice(start: int, stop: int) -> tuple[int, torch.Tensor, torch.Tensor]:
+            magnitude = values[start:stop].abs()
+            above = int(torch.count_nonzero(magnitude > hi))
+            inside = ((magnitude >= lo) & (magnitude <= hi)).nonzero().view(-1)
+            return above, magnitude[inside], inside + start
+
+        slices = list(map_chunks(n, band_slice, pool))
+        above = sum(a for a, _, _ in slices)
+        band_values = [v for _, v, _ in slices]
+        band_positions = [p for _, _, p in slices]
+        wanted = k - int(above)
+        band = torch.cat(band_values)
+        if 0 < wanted <= band.numel():
+            value = torch.topk(band, wanted, sorted=False).values.min()
+            return _cut(
+                value,
+                k - int(above) - int(torch.count_nonzero(band > value)),
+                band,
+                torch.cat(band_positions),
+            )
+        # The sample missed (adversarial ordering): exact but slower.
+    magnitude = values.abs()
+    value = torch.topk(magnitude, k, sorted=False).values.min()
+    return _cut(value, k - int(torch.count_nonzero(magnitude > value)), magnitude, None)
 
 
-def _kth_largest(magnitude: torch.Tensor, k: int) -> float:
-    n = magnitude.numel()
-    if n <= 1 << 16:
-        return float(torch.topk(magnitude, k, sorted=False).values.min())
-    step = max(1, n // (1 << 16))
-    sample = magnitude[::step].sort().values
-    m = sample.numel()
-    position = (1.0 - k / n) * m  # where the threshold falls in the sorted sample
-    margin = 6.0 * (m * (k / n) * (1 - k / n)) ** 0.5 + 16
-    lo = float(sample[max(0, int(position - margin))])
-    hi = float(sample[min(m - 1, int(position + margin))])
-    above = int(torch.count_nonzero(magnitude > hi))
-    band_mask = (magnitude >= lo) & (magnitude <= hi)
-    in_band = int(torch.count_nonzero(band_mask))
-    wanted = k - above
-    if 0 < wanted <= in_band:
-        band = magnitude[band_mask]
-        return float(torch.topk(band, wanted, sorted=False).values.min())
-    # The sample missed (adversarial ordering): exact but slower.
-    return float(torch.topk(magnitude, k, sorted=False).values.min())
+def _cut(
+    value: torch.Tensor, missing: int, magnitudes: torch.Tensor, positions: torch.Tensor | None
+) -> TrimThreshold:
+    """The threshold that keeps the first `missing` entries equal to `value` (by flat index), not the rest."""
+    ties = (magnitudes == value).nonzero().view(-1)
+    if positions is not None:
+        ties = positions[ties]
+    return TrimThreshold(float(value), int(ties[missing - 1]) + 1)
 
 
 METHODS: dict[str, Method] = {

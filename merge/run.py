@@ -14,6 +14,7 @@ import json
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from common.recipe import Recipe, RecipeError
 
 from .config import MergeSection, ModelRef, load_section
 from .io import MergeError, ModelReader, ShardedWriter, TensorInfo, parse_size
-from .methods import CHUNK, METHODS, MethodParams, TensorContext, top_k_mask
+from .methods import CHUNK, METHODS, Method, MethodParams, TensorContext, map_chunks, top_k_mask
 
 REPORT_VERSION = 1
 # Config keys that must agree for tensors of the same name to mean the same thing.
@@ -265,65 +266,44 @@ def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: in
     )
     for note in plan.notes:
         log(f"  {note}")
-    for i, tensor_plan in enumerate(plan.tensors):
-        if not tensor_plan.merge:
-            reader = plan.config_reader
-            writer.write(
-                tensor_plan.name, reader.get(_tensor_of(reader, tensor_plan.name) or tensor_plan.name)
-            )
-            continue
-        rows = tensor_plan.base_rows
-        readers = plan.readers
-        # One float32 copy per input and the extra vocabulary rows; inputs are converted one at a time.
-        first = readers[0].get(_tensor_of(readers[0], tensor_plan.name))
-        anchor = first[:rows].to(device=device, dtype=compute_dtype)
-        stacked = torch.empty((len(readers) - 1, *anchor.shape), dtype=compute_dtype, device=device)
-        extra_rows = [first[rows:]] if rows is not None else []
-        for j, reader in enumerate(readers[1:]):
-            raw = reader.get(_tensor_of(reader, tensor_plan.name))
-            stacked[j].copy_(raw[:rows])
-            if rows is not None:
-                extra_rows.append(raw[rows:])
-            del raw
-        del first
-        ctx = TensorContext(tensor_plan.name, seed, masks={})
-        w = weights.to(compute_dtype)
-        reuses_masks = False
-        if method.uses_task_vectors:
-            deltas = stacked.sub_(anchor)  # in place: the task vectors replace the models
-            # TIES trims `deltas` in place and hands back its top-k masks; other methods need a copy.
-            reuses_masks = section.method in ("ties", "ties_sv") and top_k == params.density
-            merged_delta = method.fn(
-                deltas if reuses_masks or not diagnose else deltas.clone(), w, params, ctx
-            )
-        elif plan.has_base:
-            merged_delta = method.fn(stacked, w, params, ctx).sub_(anchor)
-            deltas = stacked.sub_(anchor) if diagnose else None
-        else:
-            models = torch.cat([anchor.unsqueeze(0), stacked])
-            del stacked
-            merged, merged_delta, deltas = method.fn(models, w, params, ctx), None, None
-            del models
-        if diagnose and merged_delta is not None and deltas is not None:
-            row = {}
-            for index, (label, delta) in enumerate(zip(model_labels, deltas, strict=True)):
-                # Counted in the direction the model pushes: w_i * tau_i (TIES's deltas already are).
-                direction = -delta if float(w[index]) < 0 and not reuses_masks else delta
-                counts = survival_counts(direction, merged_delta, top_k, ctx.masks.get((index, top_k)))
-                totals[label].important += counts.important
-                totals[label].survived += counts.survived
-                row[label] = counts.fraction
-            per_tensor[tensor_plan.name] = row
-        if merged_delta is not None:
-            del deltas
-            merged = anchor.add_(merged_delta)
-        if rows is not None:
-            models_extra = extra_rows[1:] if plan.has_base else extra_rows
-            merged = _extend_vocabulary(merged, models_extra, weights, tensor_plan.shape[0])
-        writer.write(tensor_plan.name, merged)
-        if (i + 1) % 50 == 0:
-            log(f"  {i + 1}/{len(plan.tensors)} tensors")
-        del anchor, merged, merged_delta, extra_rows, ctx
+    threads = torch.get_num_threads()
+    # On CPU, slices of a tensor run side by side on a pool of threads, each op on one thread: an op of
+    # OpenMP threads waits at its barrier for every thread, which on busy cores stalls the whole op.
+    pool = ThreadPoolExecutor(threads) if device.type == "cpu" and threads > 1 else None
+    buffers = _Buffers()
+    if pool is not None:
+        torch.set_num_threads(1)
+    try:
+        for i, tensor_plan in enumerate(plan.tensors):
+            if not tensor_plan.merge:
+                reader = plan.config_reader
+                writer.write(
+                    tensor_plan.name, reader.get(_tensor_of(reader, tensor_plan.name) or tensor_plan.name)
+                )
+                continue
+            if method.uses_task_vectors and device.type == "cpu":
+                ctx = TensorContext(tensor_plan.name, seed, survival={}, pool=pool)
+                merged, counts = _merge_task_vectors(
+                    plan, tensor_plan, method, params, weights.to(compute_dtype), compute_dtype, ctx, buffers,
+                    diagnose, top_k,
+                )  # fmt: skip
+                if counts is not None:
+                    per_tensor[tensor_plan.name] = {}
+                    for label, count in zip(model_labels, counts, strict=True):
+                        totals[label].important += count.important
+                        totals[label].survived += count.survived
+                        per_tensor[tensor_plan.name][label] = count.fraction
+            else:
+                merged = _merge_tensor(plan, tensor_plan, method, params, weights, compute_dtype, device, seed,
+                                       diagnose, top_k, model_labels, totals, per_tensor)  # fmt: skip
+            writer.write(tensor_plan.name, merged)
+            del merged
+            if (i + 1) % 50 == 0:
+                log(f"  {i + 1}/{len(plan.tensors)} tensors")
+    finally:
+        if pool is not None:
+            pool.shutdown()
+            torch.set_num_threads(threads)
     writer.close()
 
     _write_config(plan, staging, section)
@@ -376,6 +356,169 @@ def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: in
         f"wrote {output} ({len(plan.tensors)} tensors, {len(writer.names)} shards) in {report['seconds']:.1f}s"
     )
     return report
+
+
+class _Buffers:
+    """Flat CPU buffers reused from tensor to tensor, grown to the largest one.
+
+    A fresh multi-megabyte tensor is a fresh memory mapping, which the kernel fills page by page on first
+    touch (millions of page faults over a 7B merge); a reused buffer is faulted in once.
+    """
+
+    def __init__(self) -> None:
+        self._store: dict[str, torch.Tensor] = {}
+
+    def get(self, key: str, numel: int, dtype: torch.dtype) -> torch.Tensor:
+        buffer = self._store.get(key)
+        if buffer is None or buffer.dtype != dtype or buffer.numel() < numel:
+            self._store.pop(key, None)
+            buffer = torch.empty(numel, dtype=dtype)
+            self._store[key] = buffer
+        return buffer[:numel]
+
+
+def _merge_task_vectors(
+    plan: MergePlan,
+    tensor_plan: TensorPlan,
+    method: Method,
+    params: MethodParams,
+    w: torch.Tensor,
+    compute_dtype: torch.dtype,
+    ctx: TensorContext,
+    buffers: _Buffers,
+    diagnose: bool,
+    top_k: float,
+) -> tuple[torch.Tensor, list[Survival] | None]:
+    """One output tensor of a task-vector method on CPU, in reused buffers; and its survival counts.
+
+    The same arithmetic as `_merge_tensor` (the results are bit-identical), done over slices in cache:
+    inputs are read straight into buffers, converted and subtracted from the base slice by slice, and the
+    merged task vector is added to the base and cast to the output dtype slice by slice.
+    """
+    rows = tensor_plan.base_rows
+    readers = plan.readers
+    names = [_tensor_of(r, tensor_plan.name) for r in readers]
+    base_info = readers[0].tensors[names[0]]
+    first = readers[0].read_into(names[0], buffers.get("base", base_info.numel, base_info.dtype))
+    anchor = first[:rows]  # the base's rows, in its stored dtype: converted slice by slice
+    flat_anchor = anchor.reshape(-1)
+    n = flat_anchor.numel()
+    stacked = buffers.get("task_vectors", (len(readers) - 1) * n, compute_dtype).view(len(readers) - 1, n)
+    extra_rows = [first[rows:].clone()] if rows is not None else []
+    for j, (reader, name) in enumerate(zip(readers[1:], names[1:], strict=True)):
+        info = reader.tensors[name]
+        raw = reader.read_into(name, buffers.get("input", info.numel, info.dtype))
+        flat_raw, task_vector = raw[:rows].reshape(-1), stacked[j]
+
+        def subtract(start: int, stop: int, flat_raw=flat_raw, task_vector=task_vector) -> None:
+            # As the model converted to compute_dtype minus the base converted to compute_dtype.
+            task_vector[start:stop].copy_(flat_raw[start:stop]).sub_(
+                flat_anchor[start:stop].to(compute_dtype)
+            )
+
+        list(map_chunks(n, subtract, ctx.pool))
+        if rows is not None:
+            extra_rows.append(raw[rows:].clone())
+    deltas = stacked.view(len(readers) - 1, *anchor.shape)
+    # TIES hands back the survival counts of its own trim; other methods get a copy and are counted after.
+    counts_from_method = plan.has_base and method.name in ("ties", "ties_sv") and top_k == params.density
+    ctx = TensorContext(ctx.name, ctx.seed, survival=ctx.survival, pool=ctx.pool,
+                        out=buffers.get("merged", n, compute_dtype))  # fmt: skip
+    merged_delta = method.fn(deltas if counts_from_method or not diagnose else deltas.clone(), w, params, ctx)
+    counts = None
+    if diagnose and counts_from_method and ctx.survival is not None:
+        counts = [Survival(*c) for c in ctx.survival[params.density]]
+    elif diagnose:
+        counts = []
+        for index, delta in enumerate(deltas):
+            # Counted in the direction the model pushes: w_i * tau_i.
+            direction = -delta if float(w[index]) < 0 else delta
+            counts.append(survival_counts(direction, merged_delta, top_k, None))
+    flat_delta = merged_delta.reshape(-1)
+    if rows is not None:
+        merged = flat_delta.view(anchor.shape).add_(anchor.to(compute_dtype))
+        models_extra = extra_rows[1:] if plan.has_base else extra_rows
+        weights = w.to(torch.float64)
+        return _extend_vocabulary(merged, models_extra, weights, tensor_plan.shape[0]), counts
+    result = buffers.get("result", n, tensor_plan.dtype)
+
+    def add_base(start: int, stop: int) -> None:
+        # anchor + delta in compute_dtype (addition commutes exactly), then rounded to the output dtype.
+        piece = flat_delta[start:stop].add_(flat_anchor[start:stop].to(compute_dtype))
+        result[start:stop].copy_(piece)
+
+    list(map_chunks(n, add_base, ctx.pool))
+    return result.view(anchor.shape), counts
+
+
+def _merge_tensor(
+    plan: MergePlan,
+    tensor_plan: TensorPlan,
+    method: Method,
+    params: MethodParams,
+    weights: torch.Tensor,
+    compute_dtype: torch.dtype,
+    device: torch.device,
+    seed: int,
+    diagnose: bool,
+    top_k: float,
+    model_labels: list[str],
+    totals: dict[str, Survival],
+    per_tensor: dict[str, dict[str, float | None]],
+) -> torch.Tensor:
+    """One output tensor, whole tensors at a time: methods on the models themselves, and non-CPU devices."""
+    rows = tensor_plan.base_rows
+    readers = plan.readers
+    # One float32 copy per input and the extra vocabulary rows; inputs are converted one at a time.
+    first = readers[0].get(_tensor_of(readers[0], tensor_plan.name))
+    anchor = first[:rows].to(device=device, dtype=compute_dtype)
+    stacked = torch.empty((len(readers) - 1, *anchor.shape), dtype=compute_dtype, device=device)
+    extra_rows = [first[rows:]] if rows is not None else []
+    for j, reader in enumerate(readers[1:]):
+        raw = reader.get(_tensor_of(reader, tensor_plan.name))
+        stacked[j].copy_(raw[:rows])
+        if rows is not None:
+            extra_rows.append(raw[rows:])
+        del raw
+    del first
+    ctx = TensorContext(tensor_plan.name, seed, survival={})
+    w = weights.to(compute_dtype)
+    counts_from_method = False
+    if method.uses_task_vectors:
+        deltas = stacked.sub_(anchor)  # in place: the task vectors replace the models
+        # TIES hands back the survival counts of its own trim; other methods get a copy and are counted after.
+        counts_from_method = method.name in ("ties", "ties_sv") and top_k == params.density
+        merged_delta = method.fn(
+            deltas if counts_from_method or not diagnose else deltas.clone(), w, params, ctx
+        )
+    elif plan.has_base:
+        merged_delta = method.fn(stacked, w, params, ctx).sub_(anchor)
+        deltas = stacked.sub_(anchor) if diagnose else None
+    else:
+        models = torch.cat([anchor.unsqueeze(0), stacked])
+        del stacked
+        merged, merged_delta, deltas = method.fn(models, w, params, ctx), None, None
+        del models
+    if diagnose and merged_delta is not None and deltas is not None:
+        row = {}
+        for index, (label, delta) in enumerate(zip(model_labels, deltas, strict=True)):
+            if counts_from_method and ctx.survival is not None:
+                counts = Survival(*ctx.survival[params.density][index])
+            else:
+                # Counted in the direction the model pushes: w_i * tau_i.
+                direction = -delta if float(w[index]) < 0 else delta
+                counts = survival_counts(direction, merged_delta, top_k)
+            totals[label].important += counts.important
+            totals[label].survived += counts.survived
+            row[label] = counts.fraction
+        per_tensor[tensor_plan.name] = row
+    if merged_delta is not None:
+        del deltas
+        merged = anchor.add_(merged_delta)
+    if rows is not None:
+        models_extra = extra_rows[1:] if plan.has_base else extra_rows
+        merged = _extend_vocabulary(merged, models_extra, weights, tensor_plan.shape[0])
+    return merged
 
 
 def _extend_vocabulary(
