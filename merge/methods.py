@@ -221,6 +221,11 @@ def _ties(
     fast = deltas.dtype == torch.float32 and min(weight_values) >= 0.0 and max(weight_values) > 0.0
     smallest_weight = min((v for v in weight_values if v > 0), default=1.0)
     survival = ctx.survival is not None
+    # The trim keeps exactly k entries, all non-zero when the threshold is positive and the weight 1:
+    # then the count of important entries is known without counting (summed over slices: k per model).
+    known_important = [
+        0 if trim.value > 0.0 and weight_values[i] == 1.0 else None for i, trim in enumerate(trims)
+    ]
 
     def merge_slice(start: int, stop: int) -> torch.Tensor | None:
         # Trim, elect, disjoint mean and the survival counts of one slice while it is in cache.
@@ -239,12 +244,21 @@ def _ties(
         out[start:stop] = merged
         if not survival:
             return None
-        return torch.stack([torch.count_nonzero(u, dim=1), torch.count_nonzero((u * merged) > 0, dim=1)])
+        # Entries the merged vector keeps with their sign: u * merged > 0, counted as non-zeros of the
+        # product clamped at 0 (1-D float counts are several times faster than counts along a dim).
+        same_sign = (u * merged).clamp_(min=0.0)
+        return [
+            (known_important[i] if known_important[i] is not None else int(torch.count_nonzero(u[i])),
+             int(torch.count_nonzero(same_sign[i])))
+            for i in range(n_models)
+        ]  # fmt: skip
 
     counts = [c for c in map_chunks(n, merge_slice, ctx.pool) if c is not None]
     if counts and ctx.survival is not None:
-        total = torch.stack(counts).sum(0)
-        ctx.survival[params.density] = [(int(a), int(b)) for a, b in zip(total[0], total[1], strict=True)]
+        ctx.survival[params.density] = [
+            (k if known_important[i] is not None else sum(c[i][0] for c in counts), sum(c[i][1] for c in counts))
+            for i in range(n_models)
+        ]  # fmt: skip
     return out.view(deltas.shape[1:])
 
 
@@ -324,8 +338,17 @@ def trim_threshold(values: torch.Tensor, k: int, pool: Executor | None = None) -
         lo = float(sample[max(0, int(position - margin))])
         hi = float(sample[min(m - 1, int(position + margin))])
 
+        fused = values.dtype == torch.float32 and lo > 0.0
+        below_lo = _below(lo)
+
         def band_slice(start: int, stop: int) -> tuple[int, torch.Tensor, torch.Tensor]:
-            magnitude = values[start:stop].abs()
+            piece = values[start:stop]
+            if fused:  # float ops only: hardshrink(x, t) keeps |x| > t, so the difference is the band
+                beyond = torch.nn.functional.hardshrink(piece, hi)
+                band = torch.nn.functional.hardshrink(piece, below_lo).sub_(beyond)
+                inside = (band != 0).nonzero().view(-1)
+                return int(torch.count_nonzero(beyond)), band[inside].abs_(), inside + start
+            magnitude = piece.abs()
             above = int(torch.count_nonzero(magnitude > hi))
             inside = ((magnitude >= lo) & (magnitude <= hi)).nonzero().view(-1)
             return above, magnitude[inside], inside + start

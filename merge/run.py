@@ -407,7 +407,7 @@ def _merge_task_vectors(
     extra_rows = [first[rows:].clone()] if rows is not None else []
     for j, (reader, name) in enumerate(zip(readers[1:], names[1:], strict=True)):
         info = reader.tensors[name]
-        raw = reader.read_into(name, buffers.get("input", info.numel, info.dtype))
+        raw = reader.read_into(name, buffers.get(f"input {info.dtype}", info.numel, info.dtype))
         flat_raw, task_vector = raw[:rows].reshape(-1), stacked[j]
 
         def subtract(start: int, stop: int, flat_raw=flat_raw, task_vector=task_vector) -> None:
@@ -440,7 +440,8 @@ def _merge_task_vectors(
         models_extra = extra_rows[1:] if plan.has_base else extra_rows
         weights = w.to(torch.float64)
         return _extend_vocabulary(merged, models_extra, weights, tensor_plan.shape[0]), counts
-    result = buffers.get("result", n, tensor_plan.dtype)
+    # The inputs have been converted: their buffer takes the result when the dtypes agree.
+    result = buffers.get(f"input {tensor_plan.dtype}", n, tensor_plan.dtype)
 
     def add_base(start: int, stop: int) -> None:
         # anchor + delta in compute_dtype (addition commutes exactly), then rounded to the output dtype.

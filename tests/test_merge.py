@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,19 @@ from safetensors import safe_open
 from common.recipe import Recipe
 from merge.config import load_section
 from merge.demo_models import build_demo_models
-from merge.io import MergeError
-from merge.methods import METHODS, TensorContext, TiesParams, TiesSVParams, top_k_mask
+from merge.io import MergeError, ModelReader
+from merge.methods import (
+    CHUNK,
+    METHODS,
+    TensorContext,
+    TiesParams,
+    TiesSVParams,
+    _elect,
+    _elect_fast,
+    top_k_count,
+    top_k_mask,
+    trim_threshold,
+)
 from merge.run import main, merge
 
 
@@ -130,6 +142,66 @@ def test_top_k_mask_large_tensor_matches_sort():
     expected = torch.zeros_like(mask)
     expected[torch.argsort(values.abs(), descending=True)[:60_000]] = True
     assert torch.equal(mask, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_models=st.integers(1, 3),
+    levels=st.integers(1, 6),
+    normalize=st.booleans(),
+    unit_weights=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_float_only_election_is_bit_identical_to_masked_election(
+    n_models, levels, normalize, unit_weights, seed
+):
+    # Few levels: many exact zeros, equal magnitudes and summed votes of exactly 0 (elected +1).
+    generator = torch.Generator().manual_seed(seed)
+    u = torch.randint(-levels, levels + 1, (n_models, 500), generator=generator).float() * 0.25
+    w = torch.ones(n_models, 1) if unit_weights else torch.rand(n_models, 1, generator=generator) + 0.1
+    u *= w
+    votes = u.sum(0)
+    fast = _elect_fast(u.clone(), votes, w, normalize, float(w.min()))
+    masked = _elect(u.clone(), votes, w, normalize)
+    assert torch.equal(fast.view(torch.int32), masked.view(torch.int32))  # signs of zeros included
+
+
+def test_large_tensor_ties_on_a_thread_pool_equals_serial_and_keeps_ties_in_index_order():
+    generator = torch.Generator().manual_seed(1)
+    n = 3 * CHUNK + 12_345  # several slices and the sampled threshold search
+    deltas = (torch.randint(-40, 41, (2, n), generator=generator).float() / 40) * torch.tensor([[5.0], [1.0]])
+    k = top_k_count(n, 0.2)
+    trim = trim_threshold(deltas[1], k)
+    kept = trim.keep(deltas[1])
+    assert int(kept.sum()) == k  # exactly k despite thousands of equal magnitudes at the threshold
+    at_threshold = (deltas[1].abs() == trim.value).nonzero().view(-1)
+    assert bool(kept[at_threshold[at_threshold < trim.cut]].all())
+    assert not bool(kept[at_threshold[at_threshold >= trim.cut]].any())
+    out = torch.empty(n)
+    assert torch.equal(trim.trim(deltas[1], out), deltas[1] * kept)
+    weights = torch.tensor([1.0, 0.7])
+    serial, pooled = TensorContext("t", survival={}), None
+    expected = METHODS["ties"].fn(deltas.clone(), weights, TiesParams(), serial)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = TensorContext("t", survival={}, pool=pool, out=torch.empty(n))
+        merged = METHODS["ties"].fn(deltas.clone(), weights, TiesParams(), pooled)
+    assert torch.equal(merged.view(torch.int32), expected.view(torch.int32))
+    assert pooled.survival == serial.survival
+    assert pooled.survival[0.2][0][0] == k
+
+
+def test_read_into_fills_a_reused_buffer_with_the_stored_tensor(tmp_path):
+    from safetensors.torch import save_file
+
+    tensors = {"a": torch.randn(3, 5).bfloat16(), "b": torch.arange(7, dtype=torch.float32)}
+    save_file(tensors, str(tmp_path / "model.safetensors"))
+    (tmp_path / "config.json").write_text("{}")
+    reader = ModelReader(tmp_path, "m")
+    buffer = torch.full((100,), -1.0, dtype=torch.bfloat16)
+    assert torch.equal(reader.read_into("a", buffer), tensors["a"])
+    assert torch.equal(reader.read_into("b", torch.empty(7)), tensors["b"])
+    with pytest.raises(ValueError, match="cannot hold a"):
+        reader.read_into("a", torch.empty(100))  # float32 buffer for a bfloat16 tensor
 
 
 def test_ties_merge_of_demo_models_matches_reference_and_loads(demo, tmp_path):
