@@ -316,7 +316,8 @@ def print_summary(summary: dict) -> None:
     models = summary["models"]
     languages = sorted({lang for m in models.values() for lang in m["perplexity"]})
     benchmarks = sorted({b for m in models.values() for b in m["benchmarks"]})
-    lines += ["", "held-out bits/char (perplexity) and benchmark accuracy (5-shot, n questions):",
+    lines += ["", "held-out bits/char (perplexity) and benchmark accuracy (5-shot, n questions); base = the trained "
+                  "model, ct and sft = its two branches, merged = their merge over base:",
               f"{'model':<8}" + "".join(f"{lang:>20}" for lang in languages) + "".join(f"{b:>11}" for b in benchmarks)]
     for name, m in models.items():
         row = f"{name:<8}"
