@@ -5,9 +5,11 @@ Generates the checkpoints (bf16, sharded safetensors with an index, TinyLlama-1.
 own virtual environment, see bench/merge_equivalence.py) with the same method, parameters, compute dtype
 (float32) and output dtype (bfloat16). Each merge runs in a child process under `/usr/bin/time -v`, which
 reports wall time and peak RSS. The inputs are read once before each run so both find them in the page
-cache. The checkpoints are deleted afterwards unless --keep.
+cache. With --rounds N the two alternate N times on the same inputs and medians are reported. The
+checkpoints are deleted afterwards unless --keep.
 
     python bench/merge.py --workdir /tmp/merge-bench
+    python bench/merge.py --workdir /tmp/merge-small --layers 2 --rounds 3    # a quick try
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import math
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -160,6 +163,12 @@ def main() -> int:
         "--layers", type=int, default=SHAPE["num_hidden_layers"], help="fewer for a quick try"
     )
     parser.add_argument("--mergekit-yaml", help="path to mergekit-yaml (default: bench/.venv-mergekit)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate ours and mergekit this many times; medians are reported",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated checkpoints")
     parser.add_argument(
         "--reuse", action="store_true", help="reuse checkpoints a --keep run left in --workdir"
@@ -183,22 +192,35 @@ def main() -> int:
                   "compute_dtype": "float32", "max_shard_size": "5GB", "output": str(workdir / "ours"),
                   "overwrite": True}}  # fmt: skip
         (workdir / "ours.yaml").write_text(yaml.safe_dump(recipe))
-        results: dict[str, dict] = {}
-        warm_cache(folders)
-        results["ours"] = timed(
-            [sys.executable, "-m", "merge.run", str(workdir / "ours.yaml")], workdir / "ours.log", cwd=ROOT
-        )
-        print("ours:", results["ours"])
-        if cli is not None:
-            mk = {"merge_method": "ties", "base_model": str(folders["base"]),
-                  "models": [{"model": str(folders[n]), "parameters": {"weight": 1.0, "density": args.density}}
-                             for n in ("ct", "sft")],
-                  "parameters": {"lambda": 1.0, "normalize": True}, "dtype": "float32", "out_dtype": "bfloat16"}  # fmt: skip
-            (workdir / "mergekit.yaml").write_text(yaml.safe_dump(mk))
+        mk = {"merge_method": "ties", "base_model": str(folders["base"]),
+              "models": [{"model": str(folders[n]), "parameters": {"weight": 1.0, "density": args.density}}
+                         for n in ("ct", "sft")],
+              "parameters": {"lambda": 1.0, "normalize": True}, "dtype": "float32", "out_dtype": "bfloat16"}  # fmt: skip
+        (workdir / "mergekit.yaml").write_text(yaml.safe_dump(mk))
+        # Rounds alternate ours and mergekit on the same inputs, so both see the same load on a shared machine.
+        rounds: list[dict[str, dict]] = []
+        for round_index in range(args.rounds):
+            measured: dict[str, dict] = {}
             warm_cache(folders)
-            results["mergekit"] = timed([str(cli), str(workdir / "mergekit.yaml"), str(workdir / "mergekit")],
-                                        workdir / "mergekit.log")  # fmt: skip
-            print("mergekit:", results["mergekit"])
+            measured["ours"] = timed(
+                [sys.executable, "-m", "merge.run", str(workdir / "ours.yaml")],
+                workdir / "ours.log",
+                cwd=ROOT,
+            )
+            print(f"round {round_index + 1} ours:", measured["ours"])
+            if cli is not None:
+                warm_cache(folders)
+                measured["mergekit"] = timed([str(cli), str(workdir / "mergekit.yaml"), str(workdir / "mergekit")],
+                                             workdir / "mergekit.log")  # fmt: skip
+                print(f"round {round_index + 1} mergekit:", measured["mergekit"])
+            rounds.append(measured)
+        results: dict[str, object] = {
+            tool: {key: statistics.median(r[tool][key] for r in rounds) for key in rounds[0][tool]}
+            for tool in rounds[0]
+        }
+        if args.rounds > 1:
+            results["rounds"] = rounds
+        if cli is not None:
             results["speedup_wall"] = round(results["mergekit"]["wall_s"] / results["ours"]["wall_s"], 2)
             results["speedup_cpu"] = round(results["mergekit"]["cpu_s"] / results["ours"]["cpu_s"], 2)
             results["memory_ratio"] = round(
