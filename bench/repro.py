@@ -234,7 +234,8 @@ def merge_exp(r: Runner) -> dict:
     sft_out = r.out / "exp2_sft"
     sft_cfg = yaml.safe_load((RECIPES / "repro_merge.yaml").read_text())
     sft_recipe = r.derive("repro_base.yaml", "exp2_sft", r.out / "base",
-                          mixture={**sft_cfg["mixture"], "total": f"{SFT_STEPS} steps", "schedule": inst},
+                          mixture={**sft_cfg["mixture"], "total": f"{SFT_STEPS} steps", "max_epochs": 20,
+                                   "schedule": inst},
                           train={**sft_cfg["train"], **sft_train, "output": str(sft_out),
                                  "manifest": str(sft_out / "manifest")},
                           model={"path": str(base_model), "attn_implementation": "sdpa"})
@@ -242,14 +243,13 @@ def merge_exp(r: Runner) -> dict:
     models: dict[str, Path] = {"base": base_model, "sft": sft_model}
     reports: dict[str, dict] = {}
     for ct_steps in CT_STEPS:
-        ct_mix = {**sft_cfg["mixture"], "total": f"{ct_steps} steps",
-                  "schedule": {"kind": "constant", "mixture": {"zh": 1.0}}}
+        ct_mix = {**sft_cfg["mixture"], "total": f"{ct_steps} steps"}
         recipe, ct_out = arm_recipe(r, f"exp2_ct{ct_steps}", base_model, ct_mix, src="repro_merge.yaml",
                                     train_overrides={"checkpoint_every": 1000, "keep_last": 1})
         ct_model = r.train(recipe, ct_out, f"exp2_ct{ct_steps}")
         models[f"ct{ct_steps}"] = ct_model
         # CT-then-SFT: the same SFT data and steps, continued from the CT model (extended tokenizer)
-        sft_mix = {**sft_cfg["mixture"], "total": f"{SFT_STEPS} steps", "schedule": inst}
+        sft_mix = {**sft_cfg["mixture"], "total": f"{SFT_STEPS} steps", "max_epochs": 20, "schedule": inst}
         recipe, ctsft_out = arm_recipe(r, f"exp2_ct{ct_steps}_sft", ct_model, sft_mix, src="repro_merge.yaml",
                                        train_overrides=sft_train)
         models[f"ct{ct_steps}+sft"] = r.train(recipe, ctsft_out, f"exp2_ct{ct_steps}_sft")
@@ -291,17 +291,30 @@ def report(r: Runner, img: Path) -> str:
     exp1 = r.out / "exp1_results.json"
     if exp1.exists():
         res = json.loads(exp1.read_text())
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
         for name, arm in res.items():
             steps = sorted(int(s) for s in arm["curve"])
-            for ax, key in zip(axes, ("zh", "instruct"), strict=True):
+            for ax, key in zip(axes, ("zh", "instruct"), strict=False):
                 ax.plot(steps, [arm["curve"][str(s)][key]["bits_per_char"] for s in steps], marker="o", ms=3,
                         label=name)
-        for ax, title in zip(axes, ("Chinese held-out (zh_web+zh_wiki)", "instruction held-out (answers)"), strict=True):
+            # per-step training loss on Chinese samples: each is drawn for the first time (< 1 epoch), so
+            # it is a loss on unseen text; pooled over zh_web and zh_wiki rows of the step
+            zh_steps, zh_loss = [], []
+            for row in arm["train_log"]:
+                vals = [row["loss_per_source"][s] for s in ZH_SOURCES if s in row["loss_per_source"]]
+                if vals:
+                    zh_steps.append(row["step"])
+                    zh_loss.append(sum(vals) / len(vals))
+            axes[2].plot(zh_steps, zh_loss, lw=0.8, label=name)
+        titles = ("Chinese held-out (zh_web+zh_wiki)", "instruction held-out (answers)",
+                  "training loss on Chinese rows (first epoch)")
+        for ax, title in zip(axes, titles, strict=True):
             ax.set_title(title, fontsize=9)
             ax.set_xlabel("step (x 8 x 256 tokens)")
-            ax.set_ylabel("bits per character")
+            ax.set_ylabel("bits per character" if ax is not axes[2] else "token loss (nats)")
             ax.grid(alpha=0.3)
+        axes[0].set_yscale("log")
+        axes[1].set_yscale("log")
         axes[0].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(img / "exp1_chatflow.png", dpi=80)
