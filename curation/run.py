@@ -37,7 +37,8 @@ STAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("tokenize", "curation.tokenize", ()),
 ]
 
-console = Console(stderr=True)
+# Logs and CI are not terminals: give the funnel table room instead of Rich's 80-column default.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _clear(ctx: StageContext, stage: str, excluded_steps: tuple[str, ...]) -> None:
