@@ -126,10 +126,10 @@ class ChineseQualityFilter(BaseFilter):
         if dup_chars / len(text) > c.dup_para_char_frac:
             return False, "zh_dup_para_char_frac"
         lines = [line.strip() for line in _LINES.split(text) if line.strip()]
-        n_dup, dup_chars = _duplicates(lines)
+        n_dup, line_dup_chars = _duplicates(lines)
         if n_dup / len(lines) > c.dup_line_frac:
             return False, "zh_dup_line_frac"
-        if dup_chars / len(text) > c.dup_line_char_frac:
+        if line_dup_chars / len(text) > c.dup_line_char_frac:
             return False, "zh_dup_line_char_frac"
 
         hashes = ngram_hashes(han, max([*c.top_ngrams, *c.dup_ngrams, 1]))
@@ -145,7 +145,7 @@ class ChineseQualityFilter(BaseFilter):
             return False, "zh_line_punct_ratio"
         if sum(len(line) <= c.short_line_length for line in lines) / len(lines) > c.short_line_thr:
             return False, "zh_short_line_ratio"
-        if _duplicates(lines)[1] / max(1, len(chars)) > c.char_dup_ratio:
+        if line_dup_chars / max(1, len(chars)) > c.char_dup_ratio:
             return False, "zh_char_dup_ratio"
         if text.count("\n") / len(chars) > c.new_line_ratio:
             return False, "zh_list_ratio"

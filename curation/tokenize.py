@@ -57,21 +57,11 @@ class TokenizeSection(Section):
     sources: list[str] | None = Field(None, description="sources to tokenize (default: all)")
 
 
-def tokenizer_in_effect(recipe) -> Path | str:
-    """`workdir/tokenizer/` when vocabulary extension wrote one, else the recipe's `tokenizer.path`."""
-    from curation.vocab import TokenizerSection
-
-    extended = recipe.workdir / "tokenizer"
-    if (extended / "tokenizer_config.json").is_file():
-        return extended
-    return recipe.section("tokenizer", TokenizerSection).path
-
-
 def load_tokenizer(recipe):
     """The tokenizer in effect, loaded with transformers (remote code only when the recipe asks)."""
     from transformers import AutoTokenizer
 
-    from curation.vocab import TokenizerSection
+    from curation.vocab import TokenizerSection, tokenizer_in_effect
 
     cfg = recipe.section("tokenizer", TokenizerSection)
     return AutoTokenizer.from_pretrained(str(tokenizer_in_effect(recipe)), trust_remote_code=cfg.trust_remote_code)

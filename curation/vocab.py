@@ -69,6 +69,17 @@ class TokenizerSection(Section):
     extend: ExtendSection = Field(default_factory=ExtendSection)
 
 
+def tokenizer_in_effect(recipe: Recipe) -> Path | None:
+    """The tokenizer every stage uses (docs/formats.md): `workdir/tokenizer/` once the vocabulary
+    extension has written it, else the recipe's `tokenizer.path`; None when the recipe names none."""
+    extended = recipe.workdir / "tokenizer"
+    if (extended / "tokenizer_config.json").is_file():
+        return extended
+    if not recipe.has("tokenizer"):
+        return None
+    return recipe.section("tokenizer", TokenizerSection).path
+
+
 # ---------------------------------------------------------------------------------------------------
 # which text is Chinese, which English
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from common.recipe import InputPath, OutputPath, Recipe, RecipeError, Section
+from common.recipe import InputPath, OutputPath, Recipe, Section
 
 BenchmarkFormat = Literal["ceval", "cmmlu", "mmlu"]
 
@@ -86,21 +85,3 @@ class EvaluationSection(Section):
 def load_section(recipe: Recipe) -> EvaluationSection:
     """The validated `evaluation:` section (defaults when absent)."""
     return recipe.section("evaluation", EvaluationSection)
-
-
-def tokenizer_in_effect(recipe: Recipe) -> Path | None:
-    """`workdir/tokenizer/` when vocabulary extension wrote one, else the recipe's `tokenizer.path`."""
-    extended = recipe.workdir / "tokenizer"
-    if extended.is_dir():
-        return extended
-    raw = recipe.data.get("tokenizer") or {}
-    if not isinstance(raw, dict) or raw.get("path") is None:
-        return None
-    path = Path(str(raw["path"])).expanduser()
-    path = path if path.is_absolute() else (recipe.root / path).resolve()
-    if not path.exists():
-        # A hub name is not a path; the tokenizer stage validates it, we pass it on unchanged.
-        if str(raw["path"]).startswith((".", "/", "~")):
-            raise RecipeError([f"tokenizer.path: no such file or folder: {path}"], recipe.path)
-        return Path(str(raw["path"]))
-    return path

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from common.recipe import Recipe, RecipeError
+from curation.vocab import tokenizer_in_effect
 from evaluation.benchmarks import BenchmarkError, Subject, load_benchmark
-from evaluation.config import EvaluationSection, load_section, tokenizer_in_effect
+from evaluation.config import EvaluationSection, load_section
 from evaluation.models import LoadedModel, ModelError, load_model
 from evaluation.multiple_choice import evaluate_benchmark
 from evaluation.perplexity import evaluate_perplexity, heldout_sources

@@ -31,6 +31,7 @@ from accelerate.utils import set_seed
 
 from common.recipe import Recipe, RecipeError
 from common.tokens import ShardError, tokenizer_fingerprint
+from curation.vocab import tokenizer_in_effect
 from train import checkpoint
 from train.config import ModelSection, TrainError, TrainSection
 from train.data import IGNORE_INDEX, ShardSet, StepBatches
@@ -64,19 +65,6 @@ def open_manifest(manifest_dir: Path, tokens_dir: Path):
     except (OSError, ValueError) as err:
         raise TrainError(str(err)) from None
     return manifest
-
-
-def tokenizer_in_effect(recipe: Recipe) -> Path | str | None:
-    """`workdir/tokenizer/` when the vocabulary tool wrote one, else the recipe's `tokenizer.path`."""
-    extended = recipe.workdir / "tokenizer"
-    if extended.is_dir():
-        return extended
-    raw = (recipe.data.get("tokenizer") or {}).get("path")
-    if raw is None:
-        return None
-    local = Path(raw).expanduser()
-    local = local if local.is_absolute() else recipe.root / local
-    return local.resolve() if local.exists() else str(raw)
 
 
 def load_tokenizer(where: Path | str | None, shards: ShardSet):

@@ -16,11 +16,10 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
-from datatrove.data import DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
+from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
-from datatrove.utils.typeshelper import StatHints
 
+from curation.dedup.remove import DuplicateRemover
 from curation.io import iter_documents
 
 _SPACES = re.compile(r"\s+")
@@ -76,38 +75,22 @@ def find_exact_duplicates(
     return keep
 
 
-class ExactDedupFilter(PipelineStep):
+class ExactDedupFilter(DuplicateRemover):
     """Keeps a document unless its content hash belongs to another document chosen to be kept.
 
     `keep_file` is a JSON object {content hash: id to keep} (from `find_exact_duplicates`); it is read
     when the step runs, so the executor's saved configuration stays small."""
 
-    type = "🫂 - DEDUP"
     name = "🎯 exact dedup"
 
     def __init__(self, keep_file: str | Path, exclusion_writer: DiskWriter | None = None,
                  reason: str = "exact_duplicate"):
-        super().__init__()
+        super().__init__(exclusion_writer, reason)
         self.keep_file = str(keep_file)
-        self.exclusion_writer = exclusion_writer
-        self.reason = reason
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        keep: dict[str, str] = json.loads(Path(self.keep_file).read_text(encoding="utf-8"))
-        writer = self.exclusion_writer
-        try:
-            for doc in data:
-                self.stat_update(StatHints.total)
-                kept_id = keep.get(content_key(doc.text, doc.metadata))
-                if kept_id is None or kept_id == str(doc.id):
-                    self.stat_update(StatHints.forwarded)
-                    yield doc
-                    continue
-                self.stat_update(StatHints.dropped)
-                if writer is not None:
-                    doc.metadata["filter_reason"] = self.reason
-                    doc.metadata["duplicate_of"] = kept_id
-                    writer.write(doc, rank)
-        finally:
-            if writer is not None:
-                writer.close()
+    def prepare(self, rank: int) -> None:
+        self._keep: dict[str, str] = json.loads(Path(self.keep_file).read_text(encoding="utf-8"))
+
+    def duplicate_of(self, index: int, doc: Document) -> str | None:
+        kept_id = self._keep.get(content_key(doc.text, doc.metadata))
+        return None if kept_id is None or kept_id == str(doc.id) else kept_id

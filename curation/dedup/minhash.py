@@ -21,7 +21,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-from datatrove.data import DocumentsPipeline
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup.minhash import MinhashConfig
@@ -29,6 +29,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.binaryio import read_tuples_from_file
 from datatrove.utils.typeshelper import StatHints
 
+from curation.dedup.remove import DuplicateRemover
 from curation.dedup.shingles import MinHasher, Mode, text_ngrams
 
 FILES_PER_SOURCE = 1000  # file_id = source position * FILES_PER_SOURCE + rank
@@ -162,11 +163,10 @@ class MinhashClusterKeepFirst(PipelineStep):
         yield
 
 
-class NearDedupFilter(PipelineStep):
+class NearDedupFilter(DuplicateRemover):
     """Drops the documents the cluster step marked, sending each to `exclusion_writer` with
     `filter_reason` and `duplicate_of` (the id of the document that was kept)."""
 
-    type = "🫂 - DEDUP"
     name = "🎯 MinHash filter"
 
     def __init__(
@@ -177,42 +177,27 @@ class NearDedupFilter(PipelineStep):
         exclusion_writer: DiskWriter | None = None,
         reason: str = "near_duplicate",
     ):
-        super().__init__()
+        super().__init__(exclusion_writer, reason)
         self.clusters_folder = get_datafolder(clusters_folder)
         self.signatures_folder = get_datafolder(signatures_folder)
         self.file_id_offset = file_id_offset
-        self.exclusion_writer = exclusion_writer
-        self.reason = reason
 
-    def _ids(self, file_id: int, cache: dict[int, list[str]]) -> list[str]:
-        if file_id not in cache:
-            with self.signatures_folder.open(f"ids/{file_id:05d}.json", "r") as f:
-                cache[file_id] = json.load(f)
-        return cache[file_id]
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        file_id = self.file_id_offset + rank
-        removals: dict[int, tuple[int, int]] = {}
-        name = f"{file_id:05d}.dupof"
+    def prepare(self, rank: int) -> None:
+        """This task's removals: document index -> (file, index) of the document that was kept."""
+        self._removals: dict[int, tuple[int, int]] = {}
+        self._id_cache: dict[int, list[str]] = {}
+        name = f"{self.file_id_offset + rank:05d}.dupof"
         if self.clusters_folder.exists(name):
             with self.clusters_folder.open(name, "rb") as f:
                 for doc, kept_file, kept_doc in read_tuples_from_file(f, "3I", lines_to_buffer=1024):
-                    removals[doc] = (kept_file, kept_doc)
-        id_cache: dict[int, list[str]] = {}
-        writer = self.exclusion_writer
-        try:
-            for doc_idx, doc in enumerate(data):
-                self.stat_update(StatHints.total)
-                kept = removals.get(doc_idx)
-                if kept is None:
-                    self.stat_update(StatHints.forwarded)
-                    yield doc
-                    continue
-                self.stat_update(StatHints.dropped)
-                if writer is not None:
-                    doc.metadata["filter_reason"] = self.reason
-                    doc.metadata["duplicate_of"] = self._ids(kept[0], id_cache)[kept[1]]
-                    writer.write(doc, rank)
-        finally:
-            if writer is not None:
-                writer.close()
+                    self._removals[doc] = (kept_file, kept_doc)
+
+    def duplicate_of(self, index: int, doc: Document) -> str | None:
+        kept = self._removals.get(index)
+        if kept is None:
+            return None
+        file_id, kept_index = kept
+        if file_id not in self._id_cache:
+            with self.signatures_folder.open(f"ids/{file_id:05d}.json", "r") as f:
+                self._id_cache[file_id] = json.load(f)
+        return self._id_cache[file_id][kept_index]
