@@ -1,9 +1,11 @@
-"""MinHash signatures on Chinese text: ours (character n-grams, numpy, batched) vs stock datatrove
-`MinhashDedupSignature(language="zh")` (jieba words), on the same synthetic corpus with planted near
-duplicates; then both signature sets go through datatrove's bucket stage and the duplicates each finds
-are compared. Single process, so MB/s is per core.
+"""Near dedup on Chinese text: ours (character n-grams, numpy, batched signatures; LSH candidates verified on
+the whole signature) vs stock datatrove `MinhashDedupSignature(language="zh")` (jieba words, its default
+14 bands x 8 rows), on the same synthetic corpus with planted near duplicates. Both signature sets go
+through datatrove's bucket stage; ours then through our cluster step (verification, keep first). Reported:
+signature throughput (single process, so MB/s is per core), planted pairs each finds, pairs found that
+were not planted, and the pairs stock finds that ours does not remove.
 
-    python bench/dedup.py --docs 2000 --chars 800
+    python bench/dedup.py --docs 2000 --chars 800 --seeds 0 1 2
 """
 
 from __future__ import annotations
@@ -11,15 +13,22 @@ from __future__ import annotations
 import argparse
 import random
 import struct
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from datatrove.data import Document
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupSignature
-from datatrove.utils.hashing import HashConfig
+import numpy as np
 
-from curation.dedup.minhash import ShingleConfig, ShingleMinhashSignature
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # not bench/: its files shadow packages and stdlib modules
+
+from datatrove.data import Document  # noqa: E402
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupSignature  # noqa: E402
+from datatrove.utils.hashing import HashConfig  # noqa: E402
+
+from curation.dedup import NearDedupSection  # noqa: E402
+from curation.dedup.minhash import PAIR, MinhashClusterKeepFirst, ShingleConfig, ShingleMinhashSignature  # noqa: E402
+from curation.dedup.shingles import text_ngrams  # noqa: E402
 
 # common characters and words so jieba finds real words; sentences from a small vocabulary
 WORDS = ("我们 今天 天气 很好 北京 上海 学习 工作 经济 发展 社会 文化 历史 科学 技术 研究 政府 公司 市场 "
@@ -53,43 +62,95 @@ def time_signatures(step, docs) -> float:
     return time.perf_counter() - start
 
 
-def pairs_found(sig_folder: str, out: str, config: MinhashConfig) -> set[tuple[int, int]]:
+def run_buckets(sig_folder: str, out: str, config: MinhashConfig) -> None:
     for bucket in range(config.num_buckets):
         for _ in MinhashDedupBuckets(sig_folder, out, config=config).run(None, rank=bucket, world_size=config.num_buckets) or []:
             pass
+
+
+def candidate_pairs(dups_folder: str) -> set[tuple[int, int]]:
+    """What datatrove's bucket stage reports (stock has no verification: these are its duplicates)."""
     found = set()
-    for file in Path(out).glob("*.dups"):
-        data = file.read_bytes()
-        for _f1, d1, _f2, d2 in struct.iter_unpack("<4I", data):
+    for file in Path(dups_folder).glob("*.dups"):
+        for _f1, d1, _f2, d2 in struct.iter_unpack("<4I", file.read_bytes()):
             found.add((min(d1, d2), max(d1, d2)))
     return found
+
+
+def verified_pairs(clusters_folder: str, similarity: float | None) -> set[tuple[int, int]]:
+    """Our near duplicates: the candidate pairs whose whole signatures agree on >= similarity."""
+    pairs = np.fromfile(Path(clusters_folder) / "candidates.pairs", dtype=PAIR)
+    if similarity is not None:
+        pairs = pairs[pairs["similarity"] >= similarity]
+    return set(zip(pairs["doc_a"].tolist(), pairs["doc_b"].tolist(), strict=True))
+
+
+def run_seed(args, seed: int) -> dict:
+    docs, planted = corpus(args.docs, args.chars, seed)
+    mb = sum(len(d.text.encode()) for d in docs) / 1e6
+    # stock: datatrove defaults (5-grams, 14 buckets x 8 hashes, 64-bit) except the shingle hash: its default
+    # xxhash path raises "Strings must be encoded before hashing" with the installed xxhash, so it uses sha1
+    stock_config = MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1"))
+    ours_config = MinhashConfig(num_buckets=args.bands, hashes_per_bucket=args.rows, hash_config=HashConfig(precision=64))
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = ShingleMinhashSignature(f"{tmp}/ours", ours_config, ShingleConfig("chars", args.ngram))
+        stock = MinhashDedupSignature(f"{tmp}/stock", config=stock_config, language="zh")
+        stock.get_shingles("预热")  # load jieba's dictionary outside the timing
+        text_ngrams("预热", "chars", args.ngram)  # and build our normalisation table
+        t_ours = time_signatures(ours, docs)
+        t_stock = time_signatures(stock, docs)
+        start = time.perf_counter()
+        run_buckets(f"{tmp}/ours", f"{tmp}/ours_dups", ours_config)
+        cluster = MinhashClusterKeepFirst(f"{tmp}/ours_dups", f"{tmp}/ours_clusters", f"{tmp}/ours", args.similarity)
+        for _ in cluster.run():
+            pass
+        t_ours_rest = time.perf_counter() - start
+        start = time.perf_counter()
+        run_buckets(f"{tmp}/stock", f"{tmp}/stock_dups", stock_config)
+        t_stock_rest = time.perf_counter() - start
+        candidates = candidate_pairs(f"{tmp}/ours_dups")
+        ours_pairs = verified_pairs(f"{tmp}/ours_clusters", args.similarity)
+        stock_pairs = candidate_pairs(f"{tmp}/stock_dups")
+    return {
+        "seed": seed, "docs": len(docs), "mb": mb, "planted": len(planted),
+        "ours_s": t_ours, "stock_s": t_stock, "ours_rest_s": t_ours_rest, "stock_rest_s": t_stock_rest,
+        "candidates": len(candidates),
+        "ours_planted": len(ours_pairs & planted),
+        "ours_unplanted": len(ours_pairs - planted),
+        "stock_planted": len(stock_pairs & planted),
+        "stock_unplanted": len(stock_pairs - planted),
+        "stock_missed_by_ours": len(stock_pairs - ours_pairs),
+        "stock_pairs": len(stock_pairs),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--chars", type=int, default=800)
-    parser.add_argument("--ngram", type=int, default=5, help="our character n-gram size")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one corpus per seed")
+    defaults = NearDedupSection()
+    parser.add_argument("--ngram", type=int, default=defaults.zh_ngram, help="our character n-gram size")
+    parser.add_argument("--bands", type=int, default=defaults.num_buckets, help="our LSH bands")
+    parser.add_argument("--rows", type=int, default=defaults.hashes_per_bucket, help="our LSH rows per band")
+    parser.add_argument("--similarity", type=float, default=defaults.zh_similarity, help="our verification threshold; <= 0: none")
     args = parser.parse_args()
-    docs, planted = corpus(args.docs, args.chars)
-    mb = sum(len(d.text.encode()) for d in docs) / 1e6
-    # datatrove defaults (5-grams, 14 buckets x 8 hashes, 64-bit) except the shingle hash: its default xxhash
-    # path raises "Strings must be encoded before hashing" with the installed xxhash, so stock uses sha1
-    config = MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1"))
-    with tempfile.TemporaryDirectory() as tmp:
-        ours = ShingleMinhashSignature(f"{tmp}/ours", config, ShingleConfig("chars", args.ngram))
-        stock = MinhashDedupSignature(f"{tmp}/stock", config=config, language="zh")
-        stock.get_shingles("预热")  # load jieba's dictionary outside the timing
-        t_ours = time_signatures(ours, docs)
-        t_stock = time_signatures(stock, docs)
-        found_ours = pairs_found(f"{tmp}/ours", f"{tmp}/ours_dups", config)
-        found_stock = pairs_found(f"{tmp}/stock", f"{tmp}/stock_dups", config)
-    print(f"corpus: {len(docs)} docs, {mb:.2f} MB of Chinese, {len(planted)} planted near-duplicate pairs")
-    print(f"{'':24}{'seconds':>10}{'MB/s/core':>12}{'pairs':>8}{'planted found':>15}")
-    for name, t, found in ((f"ours (char {args.ngram}-grams)", t_ours, found_ours), ("datatrove zh (jieba)", t_stock, found_stock)):
-        print(f"{name:24}{t:10.2f}{mb / t:12.2f}{len(found):8d}{len(found & planted):>10d}/{len(planted)}")
-    print(f"speed-up: {t_stock / t_ours:.1f}x; pairs stock finds that ours misses: {len(found_stock - found_ours)}; "
-          f"pairs only ours finds: {len(found_ours - found_stock)} (of which planted: {len((found_ours - found_stock) & planted)})")
+    if args.similarity is not None and args.similarity <= 0:
+        args.similarity = None
+    results = [run_seed(args, seed) for seed in args.seeds]
+    print(f"ours: char {args.ngram}-grams, {args.bands} bands x {args.rows} rows, verified at similarity {args.similarity}; "
+          "stock: datatrove zh (jieba words), 14 bands x 8 rows, no verification")
+    print("| seed | docs | MB | signatures ours s | stock s | ours MB/s/core | stock MB/s/core | speed-up | "
+          "buckets+clusters ours s | buckets stock s | planted found ours | stock | not planted ours | stock | "
+          "stock pairs ours misses |")
+    print("|" + "---|" * 15)
+    for r in results:
+        print(f"| {r['seed']} | {r['docs']} | {r['mb']:.2f} | {r['ours_s']:.2f} | {r['stock_s']:.2f} | "
+              f"{r['mb'] / r['ours_s']:.2f} | {r['mb'] / r['stock_s']:.2f} | {r['stock_s'] / r['ours_s']:.1f}x | "
+              f"{r['ours_rest_s']:.2f} | {r['stock_rest_s']:.2f} | {r['ours_planted']}/{r['planted']} | "
+              f"{r['stock_planted']}/{r['planted']} | {r['ours_unplanted']} | {r['stock_unplanted']} | "
+              f"{r['stock_missed_by_ours']} of {r['stock_pairs']} |")
+    print(f"candidate pairs from our bands (before verification): {[r['candidates'] for r in results]}")
 
 
 if __name__ == "__main__":

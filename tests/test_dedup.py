@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import curation.dedup as dedup
 from common.recipe import Recipe, RecipeError
+from curation.dedup.minhash import PAIR
 from curation.dedup.shingles import MinHasher, normalize, text_ngrams
 from tests.curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
 
@@ -72,7 +73,53 @@ def test_near_duplicates_found_with_recall_and_precision(tmp_path, lang):
     print(f"{lang}: recall {recall:.2f} precision {precision:.2f} ({true_pos}/{len(labels)} found, {len(removed)} removed)")
     assert recall == 1.0 and precision == 1.0
     assert all(meta["filter_reason"] == "near_duplicate" for meta in removed.values())
+    threshold = dedup.NearDedupSection().similarity("chars" if lang == "zh" else "words")
+    assert all(threshold <= meta["similarity"] <= 1 for meta in removed.values())  # verified on the whole signature
     assert len(read_ids(out["s"])) + len(removed) == len(docs)  # kept + excluded = read
+
+
+def jaccard(a: str, b: str, n: int = 5) -> float:
+    sa, sb = np.unique(text_ngrams(a, "chars", n)), np.unique(text_ngrams(b, "chars", n))
+    return len(np.intersect1d(sa, sb)) / len(np.union1d(sa, sb))
+
+
+def test_a_chain_removes_only_what_resembles_a_kept_document(tmp_path):
+    # B is A with 3 of 20 paragraphs replaced, C is B with 3 more replaced: A~B and B~C, but C is not A
+    rng = random.Random(5)
+    a = [zh_paragraph(rng) for _ in range(20)]
+    b = a[:17] + [zh_paragraph(rng) for _ in range(3)]
+    c = b[:3] + [zh_paragraph(rng) for _ in range(3)] + b[6:]
+    texts = {"A": "\n".join(a), "B": "\n".join(b), "C": "\n".join(c)}
+    assert jaccard(texts["A"], texts["B"]) > 0.72 and jaccard(texts["B"], texts["C"]) > 0.72
+    assert jaccard(texts["A"], texts["C"]) < 0.58
+    docs = [{"id": k, "text": t, "metadata": {"kind": "mono"}} for k, t in texts.items()]
+    section = {"near": {"zh_similarity": 0.65, "num_buckets": 64, "hashes_per_bucket": 4}}  # 256 hashes: tight estimates
+    ctx, out = run_dedup(tmp_path, {"s": docs}, {"s": "zh"}, section)
+    assert read_ids(out["s"]) == ["A", "C"]  # union-find clustering would also drop C, for a document it does not resemble
+    (removed,) = read_excluded(ctx.excluded_dir("s", "near_dedup"))
+    assert removed["id"] == "B" and removed["metadata"]["duplicate_of"] == "A"
+    assert abs(removed["metadata"]["similarity"] - jaccard(texts["A"], texts["B"])) < 0.1
+    # every candidate pair is kept for inspection, with its estimated similarity
+    pairs = np.fromfile(next((tmp_path / "work").rglob("candidates.pairs")), dtype=PAIR)
+    estimated = {(int(p["doc_a"]), int(p["doc_b"])): float(p["similarity"]) for p in pairs}
+    assert set(estimated) >= {(0, 1), (1, 2)}
+    for (i, j), sim in estimated.items():
+        assert abs(sim - jaccard(*(list(texts.values())[k] for k in (i, j)))) < 0.1
+
+
+def test_without_verification_every_candidate_is_a_duplicate(tmp_path):
+    docs, labels = planted("zh", n_docs=12)
+    section = {"near": {"zh_similarity": None, "en_similarity": None, "num_buckets": 14, "hashes_per_bucket": 8}}
+    ctx, _ = run_dedup(tmp_path, {"s": docs}, {"s": "zh"}, section)
+    removed = {e["id"]: e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("s", "near_dedup"))}
+    assert removed == labels
+
+
+def test_bands_that_cannot_reach_the_similarity_are_a_recipe_error(tmp_path):
+    recipe = {"dedup": {"near": {"zh_similarity": 0.6, "num_buckets": 14, "hashes_per_bucket": 8}}}
+    ctx = StageContext(Recipe.from_dict(recipe, root=tmp_path), tmp_path, [])
+    with pytest.raises(RecipeError, match=r"dedup.near: .*zh_similarity=0.6 a candidate with probability 0.21"):
+        dedup.run(ctx, {})
 
 
 def test_exact_duplicates_within_and_across_sources(tmp_path):

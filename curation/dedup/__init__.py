@@ -32,21 +32,42 @@ __all__ = ["DedupSection", "NearDedupSection", "enabled", "ensure_documents", "r
 
 
 class NearDedupSection(Section):
-    """MinHash LSH settings. A pair with Jaccard similarity s is found with probability
-    1 - (1 - s**hashes_per_bucket)**num_buckets; the 50% point is about (1/num_buckets)**(1/hashes_per_bucket)."""
+    """MinHash LSH, then verification. A pair with Jaccard similarity s shares a band (becomes a candidate)
+    with probability 1 - (1 - s**hashes_per_bucket)**num_buckets; a candidate is a near duplicate when
+    the fraction of its num_buckets * hashes_per_bucket hashes that agree is at least the similarity."""
 
     enabled: bool = True
     zh_ngram: int = Field(5, ge=1, le=64, description="character n-gram size for Chinese (and mixed) text")
     en_ngram: int = Field(5, ge=1, le=64, description="word n-gram size for English text")
-    num_buckets: int = Field(14, ge=1, description="LSH bands")
-    hashes_per_bucket: int = Field(8, ge=1, description="LSH rows per band")
+    zh_similarity: float | None = Field(
+        0.6, gt=0, le=1, description="estimated Jaccard of character n-grams a candidate needs; null: every candidate"
+    )
+    en_similarity: float | None = Field(
+        0.7, gt=0, le=1, description="estimated Jaccard of word n-grams a candidate needs; null: every candidate"
+    )
+    num_buckets: int = Field(28, ge=1, description="LSH bands")
+    hashes_per_bucket: int = Field(4, ge=1, description="LSH rows per band")
     seed: int = 1
     across_sources: bool = True
 
-    @property
-    def threshold(self) -> float:
-        """Jaccard similarity found with probability about 1/2."""
-        return (1 / self.num_buckets) ** (1 / self.hashes_per_bucket)
+    def similarity(self, mode: str) -> float | None:
+        return self.zh_similarity if mode == "chars" else self.en_similarity
+
+    def candidate_probability(self, similarity: float) -> float:
+        """Probability that a pair with this Jaccard similarity shares at least one band."""
+        return 1 - (1 - similarity**self.hashes_per_bucket) ** self.num_buckets
+
+    @model_validator(mode="after")
+    def _bands_reach_the_threshold(self) -> NearDedupSection:
+        for key in ("zh_similarity", "en_similarity"):
+            value = getattr(self, key)
+            if value is not None and self.candidate_probability(value) < 0.9:
+                raise ValueError(
+                    f"{self.num_buckets} bands x {self.hashes_per_bucket} rows make a pair at {key}={value} a "
+                    f"candidate with probability {self.candidate_probability(value):.2f} only; use more bands or "
+                    "fewer rows (probability 1 - (1 - s**rows)**bands, aim for >= 0.99)"
+                )
+        return self
 
 
 class DedupSection(Section):
@@ -170,7 +191,8 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
     buckets = MinhashDedupBuckets(signatures, bucket_dir, config=config)
     if not run_pipeline(ctx, [buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers):
         return False
-    if not run_pipeline(ctx, [MinhashClusterKeepFirst(bucket_dir, clusters)], stage="dedup", source=f"clusters/{group}"):
+    cluster = MinhashClusterKeepFirst(bucket_dir, clusters, signatures, similarity=near.similarity(mode))
+    if not run_pipeline(ctx, [cluster], stage="dedup", source=f"clusters/{group}"):
         return False
     for name in names:
         pipeline = [

@@ -1,23 +1,28 @@
 """MinHash near deduplication as datatrove pipeline steps, with character shingles for Chinese.
 
-    ShingleMinhashSignature  (ours)      documents -> bucket_XXX/<file>.minhash.sig + ids/<file>.json
-    MinhashDedupBuckets      (datatrove) signatures -> <bucket>_<worker>.dups (pairs agreeing on a band)
-    MinhashClusterKeepFirst  (ours)      pairs -> <file>.dupof: (doc, kept file, kept doc) per removed doc
-    NearDedupFilter          (ours)      documents -> kept; removed ones to excluded/ with duplicate_of
+    ShingleMinhashSignature  (ours)      documents -> bucket_XXX/<file>.minhash.sig, full/<file>.npy, ids/<file>.json
+    MinhashDedupBuckets      (datatrove) signatures -> <bucket>_<worker>.dups (candidate pairs agreeing on a band)
+    MinhashClusterKeepFirst  (ours)      candidates -> verified pairs -> <file>.dupof: (doc, kept file, kept doc,
+                                         similarity) per removed doc
+    NearDedupFilter          (ours)      documents -> kept; removed ones to excluded/ with duplicate_of, similarity
 
 Our signature step writes exactly the files datatrove's `MinhashDedupSignature` writes (sorted
 `<hashes_per_bucket>Q I` records per bucket), so datatrove's bucket stage runs unchanged on them. It
 differs in what it hashes (character n-grams for Chinese, word n-grams for English, computed with
 numpy for a whole batch) and in naming files by `file_id` instead of rank, so several sources can be
-deduplicated against each other. Our cluster step keeps the smallest (file, doc) of each cluster,
-a deterministic rule (first source in recipe order, then first document), and records which document
-each removed one duplicates, which datatrove's cluster step does not.
+deduplicated against each other. It also keeps every document's whole signature (`full/`, the low 32
+bits of each minimum), so that the cluster step can check a candidate pair on all
+`num_buckets * hashes_per_bucket` hashes: LSH bands then only have to find candidates (many short bands,
+high recall) and the similarity threshold decides (no false positives from a lucky band). Our cluster
+step keeps the smallest (file, doc) of each cluster, a deterministic rule (first source in recipe order,
+then first document), and records which document each removed one duplicates and how similar the two
+are, which datatrove's cluster step does not.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,8 +31,8 @@ from datatrove.io import DataFolderLike, get_datafolder
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup.minhash import MinhashConfig
 from datatrove.pipeline.writers.disk_base import DiskWriter
-from datatrove.utils.binaryio import read_tuples_from_file
 from datatrove.utils.typeshelper import StatHints
+from fsspec.implementations.local import LocalFileSystem
 
 from curation.dedup.remove import DuplicateRemover
 from curation.dedup.shingles import MinHasher, Mode, text_ngrams
@@ -112,60 +117,139 @@ class ShingleMinhashSignature(PipelineStep):
             records.sort(order=record.names)  # datatrove's bucket stage merges files by sorted order
             with self.output_folder.open(f"bucket_{bucket:03d}/{file_id:05d}.minhash.sig", mode="wb") as f:
                 f.write(records.tobytes())
+        full = np.zeros((len(ids), sig.shape[1]), dtype=np.uint32)  # documents without shingles: never a candidate
+        full[docs] = sig & np.uint64(0xFFFFFFFF)
+        with self.output_folder.open(f"full/{file_id:05d}.npy", mode="wb") as f:
+            np.save(f, full)
         with self.output_folder.open(f"ids/{file_id:05d}.json", mode="w") as f:
             json.dump(ids, f, ensure_ascii=False)
 
 
+class Signatures:
+    """Whole MinHash signatures written by `ShingleMinhashSignature`, per file, memory-mapped when local."""
+
+    def __init__(self, folder: DataFolderLike):
+        self.folder = get_datafolder(folder)
+        self._files: dict[int, np.ndarray] = {}
+
+    def file(self, file_id: int) -> np.ndarray:
+        if file_id not in self._files:
+            name = f"full/{file_id:05d}.npy"
+            if not self.folder.exists(name):
+                raise FileNotFoundError(
+                    f"{self.folder.resolve_paths(name)}: no whole signatures (written by an older version?); "
+                    "rerun the stage with --force dedup"
+                )
+            if isinstance(self.folder.fs, LocalFileSystem):
+                self._files[file_id] = np.load(self.folder.resolve_paths(name), mmap_mode="r")
+            else:
+                with self.folder.open(name, "rb") as f:
+                    self._files[file_id] = np.load(io.BytesIO(f.read()))
+        return self._files[file_id]
+
+    def similarity(self, nodes_a: np.ndarray, nodes_b: np.ndarray) -> np.ndarray:
+        """Estimated Jaccard similarity (fraction of equal hashes) of each pair of (file, doc) nodes, given
+        as two (n, 2) arrays; vectorised per pair of files."""
+        out = np.empty(len(nodes_a), dtype=np.float32)
+        files = np.stack([nodes_a[:, 0], nodes_b[:, 0]], axis=1)
+        for fa, fb in np.unique(files, axis=0):
+            rows = np.flatnonzero((files[:, 0] == fa) & (files[:, 1] == fb))
+            rows = rows[np.argsort(nodes_a[rows, 1], kind="stable")]  # in file order: sequential memory-map reads
+            sig_a, sig_b = self.file(int(fa))[nodes_a[rows, 1]], self.file(int(fb))[nodes_b[rows, 1]]
+            out[rows] = np.mean(sig_a == sig_b, axis=1)
+        return out
+
+
+DUPOF = np.dtype([("doc", "<u4"), ("kept_file", "<u4"), ("kept_doc", "<u4"), ("similarity", "<f4")])
+PAIR = np.dtype([("file_a", "<u4"), ("doc_a", "<u4"), ("file_b", "<u4"), ("doc_b", "<u4"), ("similarity", "<f4")])
+
+
 class MinhashClusterKeepFirst(PipelineStep):
-    """Union-find over duplicate pairs; keeps the smallest (file, doc) of each cluster and writes, per
-    file, `<file>.dupof` records (doc, kept_file, kept_doc) sorted by doc. Run with one task."""
+    """Verifies the candidate pairs on the whole signature and decides, in (file, doc) order, which
+    documents go: a document is removed when it is a near duplicate (estimated Jaccard >= `similarity`;
+    every candidate counts when `similarity` is None, as in datatrove) of an earlier document that is
+    kept, and it names the most similar such document. So every removed document is within the
+    threshold of the document it names; a chain A~B~C with A and C too far apart keeps A and C (union-find
+    clustering, datatrove's, would drop C for a document it does not resemble).
+
+    Writes `candidates.pairs` (every candidate pair with its similarity, to tune the threshold on) and,
+    per file, `<file>.dupof` records (doc, kept_file, kept_doc, similarity) sorted by doc. One task."""
 
     type = "🫂 - DEDUP"
     name = "🎯 MinHash clusters (keep first)"
 
-    def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike):
+    def __init__(
+        self,
+        input_folder: DataFolderLike,
+        output_folder: DataFolderLike,
+        signatures_folder: DataFolderLike,
+        similarity: float | None = None,
+    ):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
+        self.signatures = Signatures(signatures_folder)
+        self.similarity = similarity
+
+    def candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct candidate pairs as two (n, 2) arrays of (file, doc), the smaller node first. A pair
+        that agrees on several bands is reported once per band by the bucket stage."""
+        chunks = []
+        for dup_file in self.input_folder.list_files(glob_pattern="*.dups"):
+            with self.input_folder.open(dup_file, "rb") as f:
+                chunks.append(np.frombuffer(f.read(), dtype="<u4").reshape(-1, 4))
+        rows = np.concatenate(chunks) if chunks else np.zeros((0, 4), dtype="<u4")
+        a = rows[:, 0].astype(np.uint64) << np.uint64(32) | rows[:, 1]
+        b = rows[:, 2].astype(np.uint64) << np.uint64(32) | rows[:, 3]
+        pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+
+        def split(nodes):
+            return np.stack([nodes >> np.uint64(32), nodes & np.uint64(0xFFFFFFFF)], axis=1).astype(np.int64)
+
+        return split(pairs[:, 0]), split(pairs[:, 1])
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if world_size != 1:
             raise ValueError("MinhashClusterKeepFirst must run as a single task")
-        parent: dict[tuple[int, int], tuple[int, int]] = {}
-
-        def find(x):
-            root = x
-            while parent.get(root, root) != root:
-                root = parent[root]
-            while x != root:  # path compression
-                parent[x], x = root, parent[x]
-            return root
-
         with self.track_time():
-            for dup_file in self.input_folder.list_files(glob_pattern="*.dups"):
-                with self.input_folder.open(dup_file, "rb") as f:
-                    for f1, d1, f2, d2 in read_tuples_from_file(f, "4I", lines_to_buffer=1024):
-                        a, b = find((f1, d1)), find((f2, d2))
-                        if a != b:  # the smaller node becomes the root, so the root is the cluster's minimum
-                            parent[max(a, b)] = min(a, b)
-                            parent.setdefault(min(a, b), min(a, b))
-            per_file: dict[int, list[tuple[int, int, int]]] = {}
-            for node in parent:
-                root = find(node)
-                if node != root:
-                    per_file.setdefault(node[0], []).append((node[1], *root))
-                    self.stat_update("to_remove")
+            earlier, later = self.candidates()
+            similarity = self.signatures.similarity(earlier, later) if len(earlier) else np.zeros(0, np.float32)
+            pairs = np.empty(len(earlier), dtype=PAIR)
+            pairs["file_a"], pairs["doc_a"], pairs["file_b"], pairs["doc_b"] = *earlier.T, *later.T
+            pairs["similarity"] = similarity
+            with self.output_folder.open("candidates.pairs", mode="wb") as f:
+                f.write(pairs.tobytes())
+            self.stat_update("candidate_pairs", value=len(pairs))
+            if self.similarity is not None:
+                pairs = pairs[similarity >= self.similarity]
+            self.stat_update("verified_pairs", value=len(pairs))
+            # each later document's earlier partners, most similar first (ties: the earliest partner)
+            partners: dict[tuple[int, int], list[tuple[tuple[int, int], float]]] = {}
+            for file_a, doc_a, file_b, doc_b, sim in pairs[np.argsort(-pairs["similarity"], kind="stable")].tolist():
+                partners.setdefault((file_b, doc_b), []).append(((file_a, doc_a), sim))
+            kept_of: dict[tuple[int, int], tuple[int, int, float]] = {}
+            for node in sorted(partners):  # in order, so every earlier document's fate is already decided
+                for earlier, sim in partners[node]:
+                    if earlier not in kept_of:
+                        kept_of[node] = (*earlier, sim)
+                        break
+            self.stat_update("to_remove", value=len(kept_of))
+            per_file: dict[int, list] = {}
+            for (file_id, doc), record in kept_of.items():
+                per_file.setdefault(file_id, []).append((doc, *record))
             for file_id, rows in per_file.items():
-                rows.sort()
+                records = np.array(sorted(rows), dtype=DUPOF)
                 with self.output_folder.open(f"{file_id:05d}.dupof", mode="wb") as f:
-                    f.write(b"".join(struct.pack("<3I", *row) for row in rows))
+                    f.write(records.tobytes())
         return
         yield
 
 
 class NearDedupFilter(DuplicateRemover):
     """Drops the documents the cluster step marked, sending each to `exclusion_writer` with
-    `filter_reason` and `duplicate_of` (the id of the document that was kept)."""
+    `filter_reason`, `duplicate_of` (the id of the document that was kept) and `similarity` (estimated
+    Jaccard similarity of their shingles)."""
 
     name = "🎯 MinHash filter"
 
@@ -184,20 +268,24 @@ class NearDedupFilter(DuplicateRemover):
 
     def prepare(self, rank: int) -> None:
         """This task's removals: document index -> (file, index) of the document that was kept."""
-        self._removals: dict[int, tuple[int, int]] = {}
+        self._removals: dict[int, tuple[int, int, float]] = {}
         self._id_cache: dict[int, list[str]] = {}
         name = f"{self.file_id_offset + rank:05d}.dupof"
         if self.clusters_folder.exists(name):
             with self.clusters_folder.open(name, "rb") as f:
-                for doc, kept_file, kept_doc in read_tuples_from_file(f, "3I", lines_to_buffer=1024):
-                    self._removals[doc] = (kept_file, kept_doc)
+                records = np.frombuffer(f.read(), dtype=DUPOF)
+            for doc, kept_file, kept_doc, similarity in records.tolist():
+                self._removals[doc] = (kept_file, kept_doc, similarity)
 
     def duplicate_of(self, index: int, doc: Document) -> str | None:
         kept = self._removals.get(index)
         if kept is None:
             return None
-        file_id, kept_index = kept
+        file_id, kept_index, _ = kept
         if file_id not in self._id_cache:
             with self.signatures_folder.open(f"ids/{file_id:05d}.json", "r") as f:
                 self._id_cache[file_id] = json.load(f)
         return self._id_cache[file_id][kept_index]
+
+    def details(self, index: int) -> dict:
+        return {"similarity": round(self._removals[index][2], 3)}

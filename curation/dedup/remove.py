@@ -25,6 +25,10 @@ class DuplicateRemover(PipelineStep):
     def duplicate_of(self, index: int, doc: Document) -> str | None:
         raise NotImplementedError
 
+    def details(self, index: int) -> dict:
+        """More metadata for a removed document (e.g. how similar it is to the kept one)."""
+        return {}
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         self.prepare(rank)
         writer = self.exclusion_writer
@@ -40,6 +44,7 @@ class DuplicateRemover(PipelineStep):
                 if writer is not None:
                     doc.metadata["filter_reason"] = self.reason
                     doc.metadata["duplicate_of"] = kept_id
+                    doc.metadata.update(self.details(index))
                     writer.write(doc, rank)
         finally:
             if writer is not None:
