@@ -107,6 +107,17 @@ def test_a_chain_removes_only_what_resembles_a_kept_document(tmp_path):
         assert abs(sim - jaccard(*(list(texts.values())[k] for k in (i, j)))) < 0.1
 
 
+def test_near_duplicates_across_sources_name_the_first_source(tmp_path):
+    docs, labels = planted("zh", n_docs=16)
+    originals = [d for d in docs if d["id"] not in labels]
+    dups = [d for d in docs if d["id"] in labels]
+    ctx, out = run_dedup(tmp_path, {"first": originals, "second": dups}, {"first": "zh", "second": "zh"})
+    assert read_ids(out["first"]) == [d["id"] for d in originals] and read_ids(out["second"]) == []
+    removed = {e["id"]: e["metadata"] for e in read_excluded(ctx.excluded_dir("second", "near_dedup"))}
+    assert {k: m["duplicate_of"] for k, m in removed.items()} == labels
+    assert all(m["similarity"] >= 0.6 for m in removed.values())
+
+
 def test_without_verification_every_candidate_is_a_duplicate(tmp_path):
     docs, labels = planted("zh", n_docs=12)
     section = {"near": {"zh_similarity": None, "en_similarity": None, "num_buckets": 14, "hashes_per_bucket": 8}}
