@@ -284,6 +284,11 @@ class FastGopherRepetitionFilter(GopherRepetitionFilter):
 
     name = "👯 Gopher Repetition (vectorised)"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.language, FastEnglishWordTokenizer):
+            raise ValueError("FastGopherRepetitionFilter splits words on whitespace: pass language=FastEnglishWordTokenizer()")
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text
         if not text:

@@ -107,6 +107,17 @@ def test_a_chain_removes_only_what_resembles_a_kept_document(tmp_path):
         assert abs(sim - jaccard(*(list(texts.values())[k] for k in (i, j)))) < 0.1
 
 
+def test_every_copy_goes_though_the_bucket_stage_pairs_only_neighbours(tmp_path):
+    # four copies with equal signatures: datatrove's bucket stage reports A-B, B-C, C-D, never A-C or A-D
+    rng = random.Random(7)
+    text = "\n".join(zh_paragraph(rng) for _ in range(5))
+    docs = [{"id": k, "text": text + "！" * i, "metadata": {"kind": "mono"}} for i, k in enumerate("ABCD")]
+    ctx, out = run_dedup(tmp_path, {"s": docs}, {"s": "zh"}, {"exact": False})
+    assert read_ids(out["s"]) == ["A"]
+    removed = {e["id"]: e["metadata"] for e in read_excluded(ctx.excluded_dir("s", "near_dedup"))}
+    assert {k: (m["duplicate_of"], m["similarity"]) for k, m in removed.items()} == {k: ("A", 1.0) for k in "BCD"}
+
+
 def test_near_duplicates_across_sources_name_the_first_source(tmp_path):
     docs, labels = planted("zh", n_docs=16)
     originals = [d for d in docs if d["id"] not in labels]

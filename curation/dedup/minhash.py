@@ -147,17 +147,21 @@ class Signatures:
                     self._files[file_id] = np.load(io.BytesIO(f.read()))
         return self._files[file_id]
 
-    def similarity(self, nodes_a: np.ndarray, nodes_b: np.ndarray) -> np.ndarray:
-        """Estimated Jaccard similarity (fraction of equal hashes) of each pair of (file, doc) nodes, given
-        as two (n, 2) arrays; vectorised per pair of files."""
-        out = np.empty(len(nodes_a), dtype=np.float32)
-        files = np.stack([nodes_a[:, 0], nodes_b[:, 0]], axis=1)
-        for fa, fb in np.unique(files, axis=0):
-            rows = np.flatnonzero((files[:, 0] == fa) & (files[:, 1] == fb))
-            rows = rows[np.argsort(nodes_a[rows, 1], kind="stable")]  # in file order: sequential memory-map reads
-            sig_a, sig_b = self.file(int(fa))[nodes_a[rows, 1]], self.file(int(fb))[nodes_b[rows, 1]]
-            out[rows] = np.mean(sig_a == sig_b, axis=1)
+    def rows(self, nodes: np.ndarray) -> np.ndarray:
+        """Whole signatures of (file, doc) nodes given as an (n, 2) array, one row per node."""
+        out = np.empty((len(nodes), 0), dtype=np.uint32)
+        for file_id in np.unique(nodes[:, 0]):
+            picked = np.flatnonzero(nodes[:, 0] == file_id)
+            picked = picked[np.argsort(nodes[picked, 1], kind="stable")]  # in file order: sequential reads
+            signatures = self.file(int(file_id))
+            if out.shape[1] != signatures.shape[1]:
+                out = np.empty((len(nodes), signatures.shape[1]), dtype=np.uint32)
+            out[picked] = signatures[nodes[picked, 1]]
         return out
+
+    def similarity(self, nodes_a: np.ndarray, nodes_b: np.ndarray) -> np.ndarray:
+        """Estimated Jaccard similarity (fraction of equal hashes) of each pair of nodes."""
+        return np.mean(self.rows(nodes_a) == self.rows(nodes_b), axis=1, dtype=np.float32)
 
 
 DUPOF = np.dtype([("doc", "<u4"), ("kept_file", "<u4"), ("kept_doc", "<u4"), ("similarity", "<f4")])
@@ -165,12 +169,13 @@ PAIR = np.dtype([("file_a", "<u4"), ("doc_a", "<u4"), ("file_b", "<u4"), ("doc_b
 
 
 class MinhashClusterKeepFirst(PipelineStep):
-    """Verifies the candidate pairs on the whole signature and decides, in (file, doc) order, which
-    documents go: a document is removed when it is a near duplicate (estimated Jaccard >= `similarity`;
-    every candidate counts when `similarity` is None, as in datatrove) of an earlier document that is
-    kept, and it names the most similar such document. So every removed document is within the
-    threshold of the document it names; a chain A~B~C with A and C too far apart keeps A and C (union-find
-    clustering, datatrove's, would drop C for a document it does not resemble).
+    """Verifies the candidate pairs on the whole signature, joins the verified pairs into clusters, and
+    decides in (file, doc) order which documents of a cluster go: a document is removed when it is a near
+    duplicate (estimated Jaccard >= `similarity`) of a document of its cluster that is kept, and it names
+    the most similar such document. So every removed document is within the threshold of the document it
+    names, and a chain A~B~C with A and C too far apart keeps A and C (union-find alone, datatrove's
+    cluster step, would drop C for a document it does not resemble). With `similarity` None every
+    candidate pair counts and every document but the first of a cluster goes, as in datatrove.
 
     Writes `candidates.pairs` (every candidate pair with its similarity, to tune the threshold on) and,
     per file, `<file>.dupof` records (doc, kept_file, kept_doc, similarity) sorted by doc. One task."""
@@ -224,16 +229,9 @@ class MinhashClusterKeepFirst(PipelineStep):
             if self.similarity is not None:
                 pairs = pairs[similarity >= self.similarity]
             self.stat_update("verified_pairs", value=len(pairs))
-            # each later document's earlier partners, most similar first (ties: the earliest partner)
-            partners: dict[tuple[int, int], list[tuple[tuple[int, int], float]]] = {}
-            for file_a, doc_a, file_b, doc_b, sim in pairs[np.argsort(-pairs["similarity"], kind="stable")].tolist():
-                partners.setdefault((file_b, doc_b), []).append(((file_a, doc_a), sim))
             kept_of: dict[tuple[int, int], tuple[int, int, float]] = {}
-            for node in sorted(partners):  # in order, so every earlier document's fate is already decided
-                for earlier, sim in partners[node]:
-                    if earlier not in kept_of:
-                        kept_of[node] = (*earlier, sim)
-                        break
+            for cluster in _connected(pairs):
+                kept_of.update(self._keep_first(cluster))
             self.stat_update("to_remove", value=len(kept_of))
             per_file: dict[int, list] = {}
             for (file_id, doc), record in kept_of.items():
@@ -244,6 +242,48 @@ class MinhashClusterKeepFirst(PipelineStep):
                     f.write(records.tobytes())
         return
         yield
+
+    def _keep_first(self, cluster: np.ndarray) -> dict[tuple[int, int], tuple[int, int, float]]:
+        """Within one cluster (nodes in (file, doc) order): each node is removed when it is a near duplicate
+        of a node already kept, naming the most similar one, and kept otherwise. The candidate pairs alone
+        would not do: datatrove's bucket stage pairs a run of equal band signatures A, B, C as A-B and
+        B-C, so A-C, the pair that says C goes, may never be a candidate."""
+        signatures = self.signatures.rows(cluster)
+        kept = [0]
+        removed = {}
+        for i in range(1, len(cluster)):
+            similarity = np.mean(signatures[kept] == signatures[i], axis=1, dtype=np.float32)
+            best = int(np.argmax(similarity))  # the first (earliest kept) among equally similar ones
+            if self.similarity is None or similarity[best] >= self.similarity:
+                file_id, doc = cluster[kept[best]]
+                removed[tuple(cluster[i].tolist())] = (int(file_id), int(doc), float(similarity[best]))
+            else:
+                kept.append(i)
+        return removed
+
+
+def _connected(pairs: np.ndarray) -> list[np.ndarray]:
+    """Connected components (union-find) of the graph whose edges are `pairs`, each as an (n, 2) array of
+    (file, doc) nodes in order."""
+    parent: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def find(x):
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    for file_a, doc_a, file_b, doc_b, _ in pairs.tolist():
+        a, b = find((file_a, doc_a)), find((file_b, doc_b))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+            parent.setdefault(min(a, b), min(a, b))
+    members: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for node in parent:
+        members.setdefault(find(node), []).append(node)
+    return [np.array(sorted(nodes), dtype=np.int64) for _, nodes in sorted(members.items())]
 
 
 class NearDedupFilter(DuplicateRemover):
