@@ -7,9 +7,12 @@ evaluation.run), collects held-out numbers and writes tables and plots (docs/exp
     python bench/repro.py chatflow    # experiment 1: chatflow vs fixed mixture vs pre-train-then-SFT
     python bench/repro.py merge       # experiment 2: ties / ties_sv vs CT-then-SFT over 3 CT sizes
     python bench/repro.py report      # tables + plots from finished runs (docs/img, printed markdown)
+    python bench/repro.py all --seed 2 --out /tmp/zh_adapt_repro_s2   # the same with another seed
+    python bench/repro.py seeds --outs /tmp/zh_adapt_repro /tmp/zh_adapt_repro_s2 ...   # across seeds
 
 Everything is written under --out (default /tmp/zh_adapt_repro); a stage whose output already exists
-is skipped, so an interrupted run continues. Seeds come from the recipes (1234) and are fixed.
+is skipped, so an interrupted run continues. The seed is the recipes' (1234) unless --seed replaces it
+in every derived recipe (held-out split, mixer permutations, model init, training order).
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ def run(cmd: list[str], logfile: Path) -> None:
 class Runner:
     """Derived recipes under OUT/recipes (stage recipes with absolute workdirs) and the stage calls."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, seed: int | None = None):
         self.out = out
+        self.seed = seed
         self.recipes = out / "recipes"
         self.recipes.mkdir(parents=True, exist_ok=True)
         # derived recipes keep the repo's relative data paths working through these links
@@ -75,6 +79,8 @@ class Runner:
         data = yaml.safe_load((RECIPES / src).read_text())
         data["name"] = name
         data["workdir"] = str(workdir)
+        if self.seed is not None:
+            data["seed"] = self.seed
         for key, value in sections.items():
             if value is None:
                 data.pop(key, None)
@@ -369,13 +375,52 @@ def report(r: Runner, img: Path) -> str:
     return "\n".join(lines)
 
 
+def across_seeds(outs: list[Path]) -> str:
+    """Final held-out bits per character of every arm and model, per seed, with mean and spread."""
+    def rows(results: dict[str, dict]) -> list[str]:
+        names = list(next(iter(results.values())))
+        lines = [f"| {'model' if 'base' in names else 'arm'} | " + " | ".join(
+                     f"{key} bpc ({', '.join(str(s) for s in results)}) | {key} mean ± sd" for key in ("zh", "instruct", "en")) + " |",
+                 "|---|" + "---|---|" * 3]
+        for name in names:
+            cells = []
+            for key in ("zh", "instruct", "en"):
+                values = [res[name][key]["bits_per_char"] for res in results.values()]
+                mean = sum(values) / len(values)
+                sd = math.sqrt(sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1))
+                cells += [" / ".join(f"{v:.3f}" for v in values), f"{mean:.3f} ± {sd:.3f}"]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        return lines
+
+    seed_of = {out: yaml.safe_load((out / "recipes" / "base.yaml").read_text())["seed"] for out in outs}
+    exp1 = {seed_of[o]: json.loads((o / "exp1_results.json").read_text()) for o in outs if (o / "exp1_results.json").exists()}
+    exp2 = {seed_of[o]: json.loads((o / "exp2_results.json").read_text()) for o in outs if (o / "exp2_results.json").exists()}
+    lines = []
+    if exp1:
+        final = {seed: {arm: v["curve"][str(max(int(s) for s in v["curve"]))] for arm, v in res.items()}
+                 for seed, res in exp1.items()}
+        lines += ["Experiment 1, final held-out bits per character, seeds " + ", ".join(map(str, final)), ""]
+        lines += rows(final) + [""]
+    if exp2:
+        lines += ["Experiment 2, held-out bits per character, seeds " + ", ".join(map(str, exp2)), ""]
+        lines += rows({seed: res["models"] for seed, res in exp2.items()})
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["base", "chatflow", "merge", "report", "all"])
+    parser.add_argument("what", choices=["base", "chatflow", "merge", "report", "all", "seeds"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/zh_adapt_repro"))
     parser.add_argument("--img", type=Path, default=REPO / "docs" / "img")
+    parser.add_argument("--seed", type=int, help="replace the recipes' seed (1234) in every derived recipe")
+    parser.add_argument("--outs", type=Path, nargs="+", help="with `seeds`: the --out folders of finished runs")
     args = parser.parse_args(argv)
-    r = Runner(args.out.resolve())
+    if args.what == "seeds":
+        if not args.outs:
+            parser.error("seeds needs --outs OUT [OUT ...]")
+        print(across_seeds([o.resolve() for o in args.outs]))
+        return 0
+    r = Runner(args.out.resolve(), args.seed)
     if args.what == "base":
         base(r)
     if args.what in ("chatflow", "all"):
