@@ -6,11 +6,13 @@ signature throughput (single process, so MB/s is per core), planted pairs each f
 were not planted, and the pairs stock finds that ours does not remove.
 
     python bench/dedup.py --docs 2000 --chars 800 --seeds 0 1 2
+    python bench/dedup.py --docs 20000 --chars 800 --seeds 0 --expected   # expected misses per threshold
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import struct
 import sys
@@ -124,6 +126,47 @@ def run_seed(args, seed: int) -> dict:
     }
 
 
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.unique(a), np.unique(b)
+    return len(np.intersect1d(a, b)) / len(np.union1d(a, b))
+
+
+def expected_misses(args, seed: int, thresholds=(0.5, 0.55, 0.6, 0.65)) -> None:
+    """From the exact similarities of the planted pairs (character n-grams for ours, jieba word 5-grams
+    for stock): how many pairs each is expected to find, and how many of stock's ours is expected to
+    miss, per verification threshold. Stock finds a pair with probability 1 - (1 - s^8)^14; ours when it
+    is a candidate (the same formula with our bands) and its estimate over all hashes reaches the
+    threshold (binomial)."""
+    docs, planted = corpus(args.docs, args.chars, seed)
+    stock = MinhashDedupSignature("unused", config=MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1")),
+                                  language="zh")
+    ours_j, stock_j = [], []
+    for i, j in sorted(planted):
+        a, b = docs[i].text, docs[j].text
+        ours_j.append(jaccard(text_ngrams(a, "chars", args.ngram), text_ngrams(b, "chars", args.ngram)))
+        stock_j.append(jaccard(np.asarray(stock.get_shingles(a)).ravel(), np.asarray(stock.get_shingles(b)).ravel()))
+    hashes = args.bands * args.rows
+
+    def candidate(s: float, bands: int, rows: int) -> float:
+        return 1 - (1 - s**rows) ** bands
+
+    def estimate_reaches(s: float, threshold: float) -> float:
+        need = math.ceil(threshold * hashes - 1e-9)
+        return sum(math.comb(hashes, k) * s**k * (1 - s) ** (hashes - k) for k in range(need, hashes + 1))
+
+    p_stock = [candidate(s, 14, 8) for s in stock_j]
+    print(f"seed {seed}: {len(planted)} planted pairs; exact Jaccard ours (char {args.ngram}-grams) "
+          f"min {min(ours_j):.3f} median {np.median(ours_j):.3f}, stock (jieba word 5-grams) min {min(stock_j):.3f} "
+          f"median {np.median(stock_j):.3f}; ours - stock per pair >= {min(o - w for o, w in zip(ours_j, stock_j, strict=True)):.3f}")
+    print(f"| similarity | expected planted found by ours | by stock | expected stock pairs ours misses "
+          f"({args.bands} x {args.rows}, {hashes} hashes) |")
+    print("|---|---|---|---|")
+    for threshold in thresholds:
+        p_ours = [candidate(s, args.bands, args.rows) * estimate_reaches(s, threshold) for s in ours_j]
+        missed = sum(ps * (1 - po) for ps, po in zip(p_stock, p_ours, strict=True))
+        print(f"| {threshold} | {sum(p_ours):.1f} | {sum(p_stock):.1f} | {missed:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=2000)
@@ -134,7 +177,12 @@ def main() -> None:
     parser.add_argument("--bands", type=int, default=defaults.num_buckets, help="our LSH bands")
     parser.add_argument("--rows", type=int, default=defaults.hashes_per_bucket, help="our LSH rows per band")
     parser.add_argument("--similarity", type=float, default=defaults.zh_similarity, help="our verification threshold; <= 0: none")
+    parser.add_argument("--expected", action="store_true", help="expected finds and misses from exact similarities instead")
     args = parser.parse_args()
+    if args.expected:
+        for seed in args.seeds:
+            expected_misses(args, seed)
+        return
     if args.similarity is not None and args.similarity <= 0:
         args.similarity = None
     results = [run_seed(args, seed) for seed in args.seeds]
