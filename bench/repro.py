@@ -392,6 +392,20 @@ def across_seeds(outs: list[Path]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         return lines
 
+    def differences(results: dict[str, dict], pairs: list[tuple[str, str]]) -> list[str]:
+        # Paired by seed: both models of a pair share the seed's held-out split, data order and init,
+        # so the per-seed difference is far less noisy than the spread of either model alone.
+        lines = ["| difference (bpc) | " + " | ".join(f"{key} ({', '.join(str(s) for s in results)}) | {key} mean"
+                                                for key in ("zh", "instruct", "en")) + " |",
+                 "|---|" + "---|---|" * 3]
+        for a, b in pairs:
+            cells = []
+            for key in ("zh", "instruct", "en"):
+                diffs = [res[a][key]["bits_per_char"] - res[b][key]["bits_per_char"] for res in results.values()]
+                cells += [" / ".join(f"{d:+.3f}" for d in diffs), f"{sum(diffs) / len(diffs):+.3f}"]
+            lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+        return lines
+
     seed_of = {out: yaml.safe_load((out / "recipes" / "base.yaml").read_text())["seed"] for out in outs}
     exp1 = {seed_of[o]: json.loads((o / "exp1_results.json").read_text()) for o in outs if (o / "exp1_results.json").exists()}
     exp2 = {seed_of[o]: json.loads((o / "exp2_results.json").read_text()) for o in outs if (o / "exp2_results.json").exists()}
@@ -401,9 +415,17 @@ def across_seeds(outs: list[Path]) -> str:
                  for seed, res in exp1.items()}
         lines += ["Experiment 1, final held-out bits per character, seeds " + ", ".join(map(str, final)), ""]
         lines += rows(final) + [""]
+        arms = list(next(iter(final.values())))
+        lines += [f"Experiment 1, paired differences to {arms[0]}", ""]
+        lines += differences(final, [(arm, arms[0]) for arm in arms[1:]]) + [""]
     if exp2:
         lines += ["Experiment 2, held-out bits per character, seeds " + ", ".join(map(str, exp2)), ""]
-        lines += rows({seed: res["models"] for seed, res in exp2.items()})
+        models = {seed: res["models"] for seed, res in exp2.items()}
+        lines += rows(models) + [""]
+        sizes = [name[len("ties("):-1] for name in next(iter(models.values())) if name.startswith("ties(")]
+        lines += ["Experiment 2, paired differences", ""]
+        lines += differences(models, [pair for ct in sizes for pair in
+                                      ((f"ties({ct})", f"{ct}+sft"), (f"ties_sv({ct})", f"ties({ct})"))])
     return "\n".join(lines)
 
 
