@@ -173,6 +173,37 @@ def test_parallel_pairs_deduplicated_on_the_pair(tmp_path):
     assert [e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("p", "exact_dedup"))] == ["p/0"]
 
 
+def templated_arithmetic(n: int = 12) -> list[dict]:
+    rng = random.Random(5)
+    docs = []
+    for i in range(n):
+        a, b = rng.randrange(100, 1000), rng.randrange(100, 1000)
+        text = f"User: 请计算 {a} 加 {b} 等于多少？请写出计算过程。\nAssistant: {a} + {b} = {a + b}。所以答案是 {a + b}。"
+        docs.append({"id": f"i/{i}", "text": text, "metadata": {"kind": "instruct"}})
+    return docs
+
+
+@pytest.mark.parametrize("keep_digits", [["instruct"], []])
+def test_instruction_records_that_differ_in_their_numbers_are_kept(tmp_path, keep_digits):
+    docs = templated_arithmetic()
+    copy = {"id": "i/copy", "text": docs[0]["text"].replace("请写出", "请你写出"), "metadata": {"kind": "instruct"}}
+    inputs = {"i": write_documents(tmp_path / "in", docs + [copy])}
+    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"keep_digits": keep_digits}}}, root=tmp_path),
+                       tmp_path / "work", [Source("i", "instruct", None)])
+    out = dedup.run(ctx, inputs)
+    removed = {e["id"]: e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("i", "near_dedup"))}
+    if keep_digits:  # the numbers count: only the reworded copy of i/0 is a near duplicate
+        assert removed == {"i/copy": "i/0"} and read_ids(out["i"]) == [d["id"] for d in docs]
+    else:  # datatrove's normalisation: every number is 0, so every record is the first one
+        assert removed == {d["id"]: "i/0" for d in docs[1:] + [copy]} and read_ids(out["i"]) == ["i/0"]
+
+
+def test_keep_digits_names_unknown_kinds(tmp_path):
+    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"keep_digits": ["web"]}}}, root=tmp_path), tmp_path, [])
+    with pytest.raises(RecipeError, match=r"dedup.near.keep_digits"):
+        dedup.run(ctx, {})
+
+
 def test_short_chinese_documents_still_have_shingles():
     # datatrove's default English word tokenizer gives no 5-gram for a short Chinese text
     assert text_ngrams("今天天气很好", "chars", 5).size == 2
@@ -182,6 +213,9 @@ def test_short_chinese_documents_still_have_shingles():
 def test_normalisation_ignores_case_punctuation_and_spaces():
     assert normalize("Hello, 世界！ 12 3", "chars") == "hello世界00"
     assert normalize("Hello,  World!", "words") == "hello world"
+    # keep_digits: each digit of any script is its ASCII digit, nothing collapses
+    assert normalize("第１２章 共 305 页", "chars", keep_digits=True) == "第12章共305页"
+    assert normalize("Add 37 and 45: ٨٢", "words", keep_digits=True) == "add 37 and 45 82"
 
 
 @settings(max_examples=30, deadline=None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Literal
 
 import pyarrow.parquet as pq
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
@@ -49,6 +50,12 @@ class NearDedupSection(Section):
     hashes_per_bucket: int = Field(4, ge=1, description="LSH rows per band")
     seed: int = 1
     across_sources: bool = True
+    keep_digits: list[Literal["mono", "parallel", "instruct"]] = Field(
+        default_factory=lambda: ["instruct"],
+        description="source kinds whose numbers count: datatrove's normalisation maps every run of digits to 0, so "
+        "templated instruction records that differ only in their numbers (arithmetic, unit conversions) would be "
+        "near duplicates of each other",
+    )
 
     def similarity(self, mode: str) -> float | None:
         return self.zh_similarity if mode == "chars" else self.en_similarity
@@ -178,7 +185,11 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
     near = cfg.near
     config = MinhashConfig(n_grams=0, num_buckets=near.num_buckets, hashes_per_bucket=near.hashes_per_bucket, seed=near.seed)
     _, mode = _group(specs[names[0]])
-    shingles = ShingleConfig(mode=mode, n_grams=near.zh_ngram if mode == "chars" else near.en_ngram)
+    shingles = ShingleConfig(
+        mode=mode,
+        n_grams=near.zh_ngram if mode == "chars" else near.en_ngram,
+        keep_digits=specs[names[0]].kind in near.keep_digits,
+    )
     signatures, bucket_dir, clusters = (str(work / part) for part in ("signatures", "buckets", "clusters"))
     offsets = {name: position * FILES_PER_SOURCE for position, name in enumerate(names)}
     for name in names:

@@ -46,6 +46,7 @@ class ShingleConfig:
 
     mode: Mode = "chars"
     n_grams: int = 5
+    keep_digits: bool = False  # datatrove maps every run of digits to 0; True keeps the numbers
 
 
 class ShingleMinhashSignature(PipelineStep):
@@ -91,7 +92,7 @@ class ShingleMinhashSignature(PipelineStep):
             for doc_idx, doc in enumerate(data):
                 self.stat_update(StatHints.total)
                 ids.append(str(doc.id))
-                shingles = text_ngrams(doc.text, self.shingles.mode, self.shingles.n_grams)
+                shingles = text_ngrams(doc.text, self.shingles.mode, self.shingles.n_grams, keep_digits=self.shingles.keep_digits)
                 if shingles.size:
                     batch.append(shingles)
                     batch_idx.append(doc_idx)

@@ -38,18 +38,22 @@ _NGRAM_WEIGHTS = _rng.integers(1, 2**63, size=64, dtype=np.uint64) | _U64(1)
 
 
 _MAP: np.ndarray | None = None
+_DIGITS: np.ndarray | None = None  # per BMP code point: "0".."9" for a decimal digit of any script, else 0
 _SEPARATOR, _DROP, _ZERO = 32, 0, 48
 
 
 def _char_map() -> np.ndarray:
     """Per BMP code point, what normalisation turns it into (datatrove's `simplify_text` rules as a
     table): lowercase, accents stripped, digits to 0, punctuation/symbols/whitespace to a separator."""
-    global _MAP
+    global _MAP, _DIGITS
     if _MAP is None:
         table = np.arange(0x10000, dtype=np.uint32)
+        digits = np.zeros(0x10000, dtype=np.uint32)
         for cp in range(0x10000):
             ch = chr(cp)
             category = unicodedata.category(ch)
+            if category == "Nd":  # before the punctuation test: datatrove's set holds some full-width digits
+                digits[cp] = _ZERO + unicodedata.digit(ch)
             if ch in PUNCTUATION_SET or category[0] in "PSZ" or ch.isspace() or category == "Cc":
                 table[cp] = _SEPARATOR
             elif category == "Nd":
@@ -60,18 +64,25 @@ def _char_map() -> np.ndarray:
                 base = "".join(c for c in unicodedata.normalize("NFD", ch.lower()) if unicodedata.category(c) != "Mn")
                 if len(base) == 1:
                     table[cp] = ord(base)
-        _MAP = table
+        _MAP, _DIGITS = table, digits
     return _MAP
 
 
-def normalized_codepoints(text: str, mode: Mode) -> np.ndarray:
+def normalized_codepoints(text: str, mode: Mode, keep_digits: bool = False) -> np.ndarray:
     """Code points of `text` after normalisation; for "chars" without separators, for "words" with
-    separators (32) between words. Runs of digits become one 0, as in datatrove."""
+    separators (32) between words. Runs of digits become one 0, as in datatrove, unless `keep_digits`
+    (then every digit of any script becomes its ASCII digit, so "12" and "١٢" agree and "12" and "35"
+    differ: templated records that differ only in their numbers are not near duplicates)."""
     cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     table = _char_map()
     bmp = cps < 0x10000
-    cps = np.where(bmp, table[np.where(bmp, cps, 0)], cps)
-    cps = cps[cps != _DROP]
+    index = np.where(bmp, cps, 0)
+    mapped = np.where(bmp, table[index], cps)
+    if keep_digits:
+        digits = _DIGITS[index]
+        cps = np.where(bmp & (digits != 0), digits, mapped)
+        return cps[(cps != _DROP) & ((cps != _SEPARATOR) if mode == "chars" else True)]
+    cps = mapped[mapped != _DROP]
     zero = cps == _ZERO
     cps = cps[~(zero & np.concatenate(([False], zero[:-1])))]
     if mode == "chars":
@@ -79,16 +90,16 @@ def normalized_codepoints(text: str, mode: Mode) -> np.ndarray:
     return cps
 
 
-def normalize(text: str, mode: Mode) -> str:
+def normalize(text: str, mode: Mode, keep_digits: bool = False) -> str:
     """The normalised text that shingles are taken from (for inspection and tests)."""
-    cps = normalized_codepoints(text, mode)
+    cps = normalized_codepoints(text, mode, keep_digits)
     out = cps.astype("<u4").tobytes().decode("utf-32-le")
     return out if mode == "chars" else " ".join(out.split())
 
 
-def token_hashes(text: str, mode: Mode) -> np.ndarray:
+def token_hashes(text: str, mode: Mode, keep_digits: bool = False) -> np.ndarray:
     """One 64-bit hash per token of the normalised text: per character, or per word."""
-    codepoints = normalized_codepoints(text, mode).astype(np.uint64)
+    codepoints = normalized_codepoints(text, mode, keep_digits).astype(np.uint64)
     if mode == "chars":
         return _mix(codepoints * _NGRAM_WEIGHTS[63])
     # words: hash = sum(cp[i] * W[position of i in its word]); computed for all words with one reduceat
@@ -122,9 +133,9 @@ def ngram_hashes(tokens: np.ndarray, n: int, *, short: bool = True) -> np.ndarra
     return _mix(out ^ _U64(n))
 
 
-def text_ngrams(text: str, mode: Mode, n: int, *, short: bool = True) -> np.ndarray:
+def text_ngrams(text: str, mode: Mode, n: int, *, short: bool = True, keep_digits: bool = False) -> np.ndarray:
     """Normalise `text` and return its n-gram hashes (uint64)."""
-    return ngram_hashes(token_hashes(text, mode), n, short=short)
+    return ngram_hashes(token_hashes(text, mode, keep_digits), n, short=short)
 
 
 class MinHasher:
