@@ -4,6 +4,7 @@ every removed document in excluded/ with the id it duplicates, recall and precis
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -216,6 +217,18 @@ def test_normalisation_ignores_case_punctuation_and_spaces():
     # keep_digits: each digit of any script is its ASCII digit, nothing collapses
     assert normalize("第１２章 共 305 页", "chars", keep_digits=True) == "第12章共305页"
     assert normalize("Add 37 and 45: ٨٢", "words", keep_digits=True) == "add 37 and 45 82"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_keep_digits_changes_only_the_digits(text):
+    # with every digit run collapsed to 0 (before separators go, as datatrove does) the text is
+    # what datatrove's normalisation gives; characters are words without the separators
+    words = normalize(text, "words", keep_digits=True)
+    assert re.sub(r"[0-9]+", "0", words) == normalize(text, "words")
+    assert re.sub(r"[0-9]+", "0", words).replace(" ", "") == normalize(text, "chars")
+    assert words.replace(" ", "") == normalize(text, "chars", keep_digits=True)
+    assert not (set(words) & set("０１２３４５６７８９٠١٢٣٤٥٦٧٨٩"))
 
 
 @settings(max_examples=30, deadline=None)
