@@ -1,5 +1,5 @@
 """Near dedup on Chinese text: ours (character n-grams, numpy, batched signatures; LSH candidates verified on
-the whole signature) vs stock datatrove `MinhashDedupSignature(language="zh")` (jieba words, its default
+bottom-k sketches) vs stock datatrove `MinhashDedupSignature(language="zh")` (jieba words, its default
 14 bands x 8 rows), on the same synthetic corpus with planted near duplicates. Both signature sets go
 through datatrove's bucket stage; ours then through our cluster step (verification, keep first). Reported:
 signature throughput (single process, so MB/s is per core), planted pairs each finds, pairs found that
@@ -12,7 +12,6 @@ were not planted, and the pairs stock finds that ours does not remove.
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import struct
 import sys
@@ -27,10 +26,11 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # not bench/: its files 
 from datatrove.data import Document  # noqa: E402
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets, MinhashDedupSignature  # noqa: E402
 from datatrove.utils.hashing import HashConfig  # noqa: E402
+from loguru import logger  # noqa: E402
 
 from curation.dedup import NearDedupSection  # noqa: E402
 from curation.dedup.minhash import PAIR, MinhashClusterKeepFirst, ShingleConfig, ShingleMinhashSignature  # noqa: E402
-from curation.dedup.shingles import text_ngrams  # noqa: E402
+from curation.dedup.shingles import BottomKSketcher, sketch_similarity, text_ngrams  # noqa: E402
 
 # common characters and words so jieba finds real words; sentences from a small vocabulary
 WORDS = ("我们 今天 天气 很好 北京 上海 学习 工作 经济 发展 社会 文化 历史 科学 技术 研究 政府 公司 市场 "
@@ -80,7 +80,7 @@ def candidate_pairs(dups_folder: str) -> set[tuple[int, int]]:
 
 
 def verified_pairs(clusters_folder: str, similarity: float | None) -> set[tuple[int, int]]:
-    """Our near duplicates: the candidate pairs whose whole signatures agree on >= similarity."""
+    """Our near duplicates: the candidate pairs whose sketches estimate a similarity >= similarity."""
     pairs = np.fromfile(Path(clusters_folder) / "candidates.pairs", dtype=PAIR)
     if similarity is not None:
         pairs = pairs[pairs["similarity"] >= similarity]
@@ -95,7 +95,7 @@ def run_seed(args, seed: int) -> dict:
     stock_config = MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1"))
     ours_config = MinhashConfig(num_buckets=args.bands, hashes_per_bucket=args.rows, hash_config=HashConfig(precision=64))
     with tempfile.TemporaryDirectory() as tmp:
-        ours = ShingleMinhashSignature(f"{tmp}/ours", ours_config, ShingleConfig("chars", args.ngram))
+        ours = ShingleMinhashSignature(f"{tmp}/ours", ours_config, ShingleConfig("chars", args.ngram), sketch_size=args.sketch)
         stock = MinhashDedupSignature(f"{tmp}/stock", config=stock_config, language="zh")
         stock.get_shingles("预热")  # load jieba's dictionary outside the timing
         text_ngrams("预热", "chars", args.ngram)  # and build our normalisation table
@@ -131,38 +131,40 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return len(np.intersect1d(a, b)) / len(np.union1d(a, b))
 
 
-def expected_misses(args, seed: int, thresholds=(0.5, 0.55, 0.6, 0.65)) -> None:
+def expected_misses(args, seed: int, thresholds=(0.5, 0.55, 0.6, 0.65), salts: int = 200) -> None:
     """From the exact similarities of the planted pairs (character n-grams for ours, jieba word 5-grams
     for stock): how many pairs each is expected to find, and how many of stock's ours is expected to
     miss, per verification threshold. Stock finds a pair with probability 1 - (1 - s^8)^14; ours when it
-    is a candidate (the same formula with our bands) and its estimate over all hashes reaches the
-    threshold (binomial)."""
+    is a candidate (the same formula with our bands) and its sketch estimate reaches the threshold, a
+    probability measured over `salts` sketch hash functions."""
     docs, planted = corpus(args.docs, args.chars, seed)
     stock = MinhashDedupSignature("unused", config=MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1")),
                                   language="zh")
-    ours_j, stock_j = [], []
+    sketchers = [BottomKSketcher(args.sketch, seed=salt) for salt in range(salts)]
+    ours_j, stock_j, estimates = [], [], []
     for i, j in sorted(planted):
         a, b = docs[i].text, docs[j].text
-        ours_j.append(jaccard(text_ngrams(a, "chars", args.ngram), text_ngrams(b, "chars", args.ngram)))
+        sa, sb = text_ngrams(a, "chars", args.ngram), text_ngrams(b, "chars", args.ngram)
+        ours_j.append(jaccard(sa, sb))
         stock_j.append(jaccard(np.asarray(stock.get_shingles(a)).ravel(), np.asarray(stock.get_shingles(b)).ravel()))
-    hashes = args.bands * args.rows
+        pair = np.stack([sketcher.sketches([sa, sb]) for sketcher in sketchers])  # (salts, 2, k)
+        estimates.append(sketch_similarity(pair[:, 0], pair[:, 1]))
 
     def candidate(s: float, bands: int, rows: int) -> float:
         return 1 - (1 - s**rows) ** bands
 
-    def estimate_reaches(s: float, threshold: float) -> float:
-        need = math.ceil(threshold * hashes - 1e-9)
-        return sum(math.comb(hashes, k) * s**k * (1 - s) ** (hashes - k) for k in range(need, hashes + 1))
-
+    spread = [float(np.std(e)) for e in estimates]
     p_stock = [candidate(s, 14, 8) for s in stock_j]
     print(f"seed {seed}: {len(planted)} planted pairs; exact Jaccard ours (char {args.ngram}-grams) "
           f"min {min(ours_j):.3f} median {np.median(ours_j):.3f}, stock (jieba word 5-grams) min {min(stock_j):.3f} "
-          f"median {np.median(stock_j):.3f}; ours - stock per pair >= {min(o - w for o, w in zip(ours_j, stock_j, strict=True)):.3f}")
+          f"median {np.median(stock_j):.3f}; ours - stock per pair >= {min(o - w for o, w in zip(ours_j, stock_j, strict=True)):.3f}; "
+          f"sketch estimate ({args.sketch} values) standard deviation median {np.median(spread):.4f} max {max(spread):.4f}")
     print(f"| similarity | expected planted found by ours | by stock | expected stock pairs ours misses "
-          f"({args.bands} x {args.rows}, {hashes} hashes) |")
+          f"({args.bands} x {args.rows} bands, sketch {args.sketch}, {salts} salts) |")
     print("|---|---|---|---|")
     for threshold in thresholds:
-        p_ours = [candidate(s, args.bands, args.rows) * estimate_reaches(s, threshold) for s in ours_j]
+        p_ours = [candidate(s, args.bands, args.rows) * float(np.mean(e >= threshold))
+                  for s, e in zip(ours_j, estimates, strict=True)]
         missed = sum(ps * (1 - po) for ps, po in zip(p_stock, p_ours, strict=True))
         print(f"| {threshold} | {sum(p_ours):.1f} | {sum(p_stock):.1f} | {missed:.3f} |")
 
@@ -176,9 +178,12 @@ def main() -> None:
     parser.add_argument("--ngram", type=int, default=defaults.zh_ngram, help="our character n-gram size")
     parser.add_argument("--bands", type=int, default=defaults.num_buckets, help="our LSH bands")
     parser.add_argument("--rows", type=int, default=defaults.hashes_per_bucket, help="our LSH rows per band")
+    parser.add_argument("--sketch", type=int, default=defaults.sketch_size, help="our bottom-k sketch size")
     parser.add_argument("--similarity", type=float, default=defaults.zh_similarity, help="our verification threshold; <= 0: none")
     parser.add_argument("--expected", action="store_true", help="expected finds and misses from exact similarities instead")
     args = parser.parse_args()
+    logger.remove()  # datatrove logs every bucket it opens
+    logger.add(sys.stderr, level="WARNING")
     if args.expected:
         for seed in args.seeds:
             expected_misses(args, seed)
@@ -186,7 +191,8 @@ def main() -> None:
     if args.similarity is not None and args.similarity <= 0:
         args.similarity = None
     results = [run_seed(args, seed) for seed in args.seeds]
-    print(f"ours: char {args.ngram}-grams, {args.bands} bands x {args.rows} rows, verified at similarity {args.similarity}; "
+    print(f"ours: char {args.ngram}-grams, {args.bands} bands x {args.rows} rows, verified at similarity {args.similarity} "
+          f"on {args.sketch}-value sketches; "
           "stock: datatrove zh (jieba words), 14 bands x 8 rows, no verification")
     print("| seed | docs | MB | signatures ours s | stock s | ours MB/s/core | stock MB/s/core | speed-up | "
           "buckets+clusters ours s | buckets stock s | planted found ours | stock | not planted ours | stock | "

@@ -73,9 +73,11 @@ def excluded_writer(folder: str | Path, filename: str = "${rank}.jsonl.gz") -> J
     return JsonlWriter(str(folder), output_filename=filename, compression="gzip", expand_metadata=False)
 
 
-def iter_documents(folder: str | Path) -> Iterator[dict]:
-    """Every document of a documents folder as {"id", "text", "metadata": dict}, in file order."""
-    for file in sorted(Path(folder).glob("*.parquet")):
+def iter_documents(folder: str | Path, files: list[str] | None = None) -> Iterator[dict]:
+    """Every document of a documents folder (or of the named files in it) as {"id", "text",
+    "metadata": dict}, in file order."""
+    paths = [Path(folder) / name for name in files] if files is not None else sorted(Path(folder).glob("*.parquet"))
+    for file in paths:
         for batch in pq.ParquetFile(file).iter_batches(batch_size=1024):
             for row in batch.to_pylist():
                 row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}

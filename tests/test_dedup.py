@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import curation.dedup as dedup
 from common.recipe import Recipe, RecipeError
 from curation.dedup.minhash import PAIR
-from curation.dedup.shingles import MinHasher, normalize, text_ngrams
+from curation.dedup.shingles import BottomKSketcher, MinHasher, normalize, sketch_similarity, text_ngrams
 from tests.curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
 
 ZH_CHARS = [chr(c) for c in range(0x4E00, 0x4E00 + 2500)]
@@ -161,6 +161,28 @@ def test_exact_duplicates_within_and_across_sources(tmp_path):
     }
 
 
+@pytest.mark.parametrize("tasks", [1, 2, 3])
+def test_a_source_read_twice_keeps_one_copy_of_each_record(tmp_path, tasks):
+    # the same records (same ids) in three files, as when a dump is concatenated twice; every task count
+    from datatrove.data import Document
+
+    from curation.io import documents_writer
+
+    rng = random.Random(3)
+    records = [{"id": f"s/{i}", "text": zh_paragraph(rng)} for i in range(5)]
+    folder = tmp_path / "in" / "s"
+    with documents_writer(folder) as writer:
+        for rank, part in enumerate([records[:3], records[3:] + records[:2], records[2:]]):
+            for r in part:
+                writer.write(Document(text=r["text"], id=r["id"], metadata={"kind": "mono"}), rank)
+    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"enabled": False}, "tasks": tasks}}, root=tmp_path),
+                       tmp_path / "work", [Source("s", "mono", "zh")])
+    out = dedup.run(ctx, {"s": folder})
+    assert sorted(read_ids(out["s"])) == [r["id"] for r in records]
+    removed = [e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("s", "exact_dedup"))]
+    assert sorted(removed) == [r["id"] for r in records]  # kept 5 + excluded 5 = read 10
+
+
 def test_parallel_pairs_deduplicated_on_the_pair(tmp_path):
     pairs = [("你好世界", "hello world"), ("你好世界", "hello there"), ("你好世界", "hello world")]
     docs = [
@@ -241,6 +263,53 @@ def test_minhash_agreement_estimates_jaccard(a, b):
     assert abs(agreement - jaccard) < 0.2
     if jaccard == 1.0:
         assert agreement == 1.0
+
+
+def set_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = np.unique(a), np.unique(b)
+    return len(np.intersect1d(a, b)) / len(np.union1d(a, b))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_sketches_estimate_jaccard_exactly_below_k_and_closely_above(data):
+    # two documents sharing a random part of their shingles, some repeated; k = 64 values per sketch
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    shared, only_a, only_b = (data.draw(st.integers(0, 400)) for _ in range(3))
+    pool = rng.integers(0, 2**64 - 1, size=shared + only_a + only_b + 1, dtype=np.uint64, endpoint=True)
+    a = np.concatenate([pool[:shared], pool[shared : shared + only_a], pool[:shared][: data.draw(st.integers(0, 50))]])
+    b = np.concatenate([pool[:shared], pool[shared + only_a : -1]])
+    if not a.size or not b.size:
+        return
+    sketcher = BottomKSketcher(64, seed=data.draw(st.integers(0, 1000)))
+    sketches = sketcher.sketches([a, b])
+    for row, values in zip(sketches, (a, b), strict=True):  # the k smallest distinct hashes, padded
+        expected = np.unique(sketcher.sketches([np.unique(values)])[0])
+        assert np.array_equal(np.unique(row), expected) and np.all(np.diff(row.astype(np.int64)) >= 0)
+    estimate = float(sketch_similarity(sketches[:1], sketches[1:])[0])
+    truth = set_jaccard(a, b)
+    if np.unique(a).size <= 64 and np.unique(b).size <= 64:
+        assert estimate == pytest.approx(truth, abs=1e-6)
+    else:  # at least 64 values: standard deviation <= 0.0625, so 0.35 is more than 5.5 of them
+        assert abs(estimate - truth) < 0.35
+
+
+def test_sketches_are_closer_to_jaccard_than_the_signature():
+    # 800-character Chinese documents with a sixth replaced, over 40 independent hash functions
+    rng = random.Random(11)
+    errors = {"sketch": [], "signature": []}
+    for trial in range(40):
+        a = "".join(rng.choice(ZH_CHARS) for _ in range(800))
+        b = a[:300] + "".join(rng.choice(ZH_CHARS) for _ in range(130)) + a[430:]
+        sa, sb = text_ngrams(a, "chars", 5), text_ngrams(b, "chars", 5)
+        truth = set_jaccard(sa, sb)
+        sketches = BottomKSketcher(256, seed=trial).sketches([sa, sb])
+        errors["sketch"].append(float(sketch_similarity(sketches[:1], sketches[1:])[0]) - truth)
+        signatures = MinHasher(112, seed=trial).signatures([sa, sb])
+        errors["signature"].append(float(np.mean(signatures[0] == signatures[1])) - truth)
+    spread = {name: float(np.sqrt(np.mean(np.square(e)))) for name, e in errors.items()}
+    print(f"root mean square error: {spread}")
+    assert spread["sketch"] < 0.03 < spread["signature"]
 
 
 def test_unknown_key_is_a_recipe_error(tmp_path):

@@ -35,7 +35,7 @@ __all__ = ["DedupSection", "NearDedupSection", "enabled", "ensure_documents", "r
 class NearDedupSection(Section):
     """MinHash LSH, then verification. A pair with Jaccard similarity s shares a band (becomes a candidate)
     with probability 1 - (1 - s**hashes_per_bucket)**num_buckets; a candidate is a near duplicate when
-    the fraction of its num_buckets * hashes_per_bucket hashes that agree is at least the similarity."""
+    the Jaccard similarity estimated from the two documents' bottom-k sketches is at least the similarity."""
 
     enabled: bool = True
     zh_ngram: int = Field(5, ge=1, le=64, description="character n-gram size for Chinese (and mixed) text")
@@ -48,6 +48,11 @@ class NearDedupSection(Section):
     )
     num_buckets: int = Field(28, ge=1, description="LSH bands")
     hashes_per_bucket: int = Field(4, ge=1, description="LSH rows per band")
+    sketch_size: int = Field(
+        256, ge=16, le=4096,
+        description="values per document in the bottom-k sketch that verifies candidates (4 bytes each): standard "
+        "deviation of the estimate about sqrt(s(1-s)/sketch_size), exact below sketch_size distinct shingles",
+    )
     seed: int = 1
     across_sources: bool = True
     keep_digits: list[Literal["mono", "parallel", "instruct"]] = Field(
@@ -150,7 +155,7 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
 
     if cfg.exact:
         keep = find_exact_duplicates(
-            [(name, current[name]) for name in order], across_sources=cfg.exact_across_sources
+            [(name, current[name]) for name in order], across_sources=cfg.exact_across_sources, tasks=cfg.tasks
         )
         for name in order:
             out = outputs[name] if not cfg.near.enabled else scratch / "exact" / name
@@ -195,7 +200,7 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
     for name in names:
         pipeline = [
             documents_reader(current[name]),
-            ShingleMinhashSignature(signatures, config, shingles, file_id_offset=offsets[name]),
+            ShingleMinhashSignature(signatures, config, shingles, file_id_offset=offsets[name], sketch_size=near.sketch_size),
         ]
         if not run_pipeline(ctx, pipeline, stage="dedup", source=f"signatures/{name}", tasks=cfg.tasks, workers=cfg.workers):
             return False

@@ -1,6 +1,6 @@
 """MinHash near deduplication as datatrove pipeline steps, with character shingles for Chinese.
 
-    ShingleMinhashSignature  (ours)      documents -> bucket_XXX/<file>.minhash.sig, full/<file>.npy, ids/<file>.json
+    ShingleMinhashSignature  (ours)      documents -> bucket_XXX/<file>.minhash.sig, sketch/<file>.npy, ids/<file>.json
     MinhashDedupBuckets      (datatrove) signatures -> <bucket>_<worker>.dups (candidate pairs agreeing on a band)
     MinhashClusterKeepFirst  (ours)      candidates -> verified pairs -> <file>.dupof: (doc, kept file, kept doc,
                                          similarity) per removed doc
@@ -10,10 +10,12 @@ Our signature step writes exactly the files datatrove's `MinhashDedupSignature` 
 `<hashes_per_bucket>Q I` records per bucket), so datatrove's bucket stage runs unchanged on them. It
 differs in what it hashes (character n-grams for Chinese, word n-grams for English, computed with
 numpy for a whole batch) and in naming files by `file_id` instead of rank, so several sources can be
-deduplicated against each other. It also keeps every document's whole signature (`full/`, the low 32
-bits of each minimum), so that the cluster step can check a candidate pair on all
-`num_buckets * hashes_per_bucket` hashes: LSH bands then only have to find candidates (many short bands,
-high recall) and the similarity threshold decides (no false positives from a lucky band). Our cluster
+deduplicated against each other. It also keeps a bottom-k sketch of every document (`sketch/`, the k
+smallest distinct 32-bit hashes of its shingles), so that the cluster step can check a candidate pair on
+an estimate of its Jaccard similarity that is more precise than the signature's (k = 256 values: standard
+deviation about 0.02 at similarity 0.7, against 0.045 for 112 MinHash agreements) and exact for short
+documents: LSH bands then only have to find candidates (many short bands, high recall) and the
+similarity threshold decides (no false positives from a lucky band). Our cluster
 step keeps the smallest (file, doc) of each cluster, a deterministic rule (first source in recipe order,
 then first document), and records which document each removed one duplicates and how similar the two
 are, which datatrove's cluster step does not.
@@ -35,7 +37,14 @@ from datatrove.utils.typeshelper import StatHints
 from fsspec.implementations.local import LocalFileSystem
 
 from curation.dedup.remove import DuplicateRemover
-from curation.dedup.shingles import MinHasher, Mode, text_ngrams
+from curation.dedup.shingles import (
+    SKETCH_EMPTY,
+    BottomKSketcher,
+    MinHasher,
+    Mode,
+    sketch_similarity,
+    text_ngrams,
+)
 
 FILES_PER_SOURCE = 1000  # file_id = source position * FILES_PER_SOURCE + rank
 
@@ -50,7 +59,8 @@ class ShingleConfig:
 
 
 class ShingleMinhashSignature(PipelineStep):
-    """MinHash signatures from character (zh) or word (en) n-grams, in datatrove's signature format."""
+    """MinHash signatures from character (zh) or word (en) n-grams, in datatrove's signature format, and
+    a bottom-k sketch per document for verification."""
 
     type = "🫂 - DEDUP"
     name = "🎯 MinHash signatures (shingles)"
@@ -62,6 +72,7 @@ class ShingleMinhashSignature(PipelineStep):
         shingles: ShingleConfig,
         file_id_offset: int = 0,
         batch_size: int = 512,
+        sketch_size: int = 256,
     ):
         super().__init__()
         if config.hash_config.precision != 64:
@@ -72,11 +83,13 @@ class ShingleMinhashSignature(PipelineStep):
         self.file_id_offset = file_id_offset
         self.batch_size = batch_size
         self.hasher = MinHasher(config.num_buckets * config.hashes_per_bucket, seed=config.seed)
+        self.sketcher = BottomKSketcher(sketch_size, seed=config.seed)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         file_id = self.file_id_offset + rank
         ids: list[str] = []
         signatures: list[np.ndarray] = []
+        sketches: list[np.ndarray] = []
         doc_indices: list[np.ndarray] = []
         batch: list[np.ndarray] = []
         batch_idx: list[int] = []
@@ -84,6 +97,7 @@ class ShingleMinhashSignature(PipelineStep):
         def flush():
             if batch:
                 signatures.append(self.hasher.signatures(batch))
+                sketches.append(self.sketcher.sketches(batch))
                 doc_indices.append(np.asarray(batch_idx, dtype=np.uint32))
                 batch.clear()
                 batch_idx.clear()
@@ -101,11 +115,11 @@ class ShingleMinhashSignature(PipelineStep):
                 else:
                     self.stat_update("no_shingles")
             flush()
-            self._write(file_id, signatures, doc_indices, ids)
+            self._write(file_id, signatures, sketches, doc_indices, ids)
         return
         yield  # a generator step that forwards nothing
 
-    def _write(self, file_id: int, signatures: list, doc_indices: list, ids: list[str]) -> None:
+    def _write(self, file_id: int, signatures: list, sketches: list, doc_indices: list, ids: list[str]) -> None:
         rows = self.config.hashes_per_bucket
         sig = np.concatenate(signatures) if signatures else np.zeros((0, self.hasher.multipliers.size), np.uint64)
         docs = np.concatenate(doc_indices) if doc_indices else np.zeros(0, np.uint32)
@@ -118,16 +132,17 @@ class ShingleMinhashSignature(PipelineStep):
             records.sort(order=record.names)  # datatrove's bucket stage merges files by sorted order
             with self.output_folder.open(f"bucket_{bucket:03d}/{file_id:05d}.minhash.sig", mode="wb") as f:
                 f.write(records.tobytes())
-        full = np.zeros((len(ids), sig.shape[1]), dtype=np.uint32)  # documents without shingles: never a candidate
-        full[docs] = sig & np.uint64(0xFFFFFFFF)
-        with self.output_folder.open(f"full/{file_id:05d}.npy", mode="wb") as f:
-            np.save(f, full)
+        sketch = np.full((len(ids), self.sketcher.k), SKETCH_EMPTY, dtype=np.uint32)  # no shingles: never a candidate
+        if sketches:
+            sketch[docs] = np.concatenate(sketches)
+        with self.output_folder.open(f"sketch/{file_id:05d}.npy", mode="wb") as f:
+            np.save(f, sketch)
         with self.output_folder.open(f"ids/{file_id:05d}.json", mode="w") as f:
             json.dump(ids, f, ensure_ascii=False)
 
 
-class Signatures:
-    """Whole MinHash signatures written by `ShingleMinhashSignature`, per file, memory-mapped when local."""
+class Sketches:
+    """Bottom-k sketches written by `ShingleMinhashSignature`, per file, memory-mapped when local."""
 
     def __init__(self, folder: DataFolderLike):
         self.folder = get_datafolder(folder)
@@ -135,10 +150,10 @@ class Signatures:
 
     def file(self, file_id: int) -> np.ndarray:
         if file_id not in self._files:
-            name = f"full/{file_id:05d}.npy"
+            name = f"sketch/{file_id:05d}.npy"
             if not self.folder.exists(name):
                 raise FileNotFoundError(
-                    f"{self.folder.resolve_paths(name)}: no whole signatures (written by an older version?); "
+                    f"{self.folder.resolve_paths(name)}: no sketches (written by an older version?); "
                     "rerun the stage with --force dedup"
                 )
             if isinstance(self.folder.fs, LocalFileSystem):
@@ -149,7 +164,7 @@ class Signatures:
         return self._files[file_id]
 
     def rows(self, nodes: np.ndarray) -> np.ndarray:
-        """Whole signatures of (file, doc) nodes given as an (n, 2) array, one row per node."""
+        """Sketches of (file, doc) nodes given as an (n, 2) array, one row per node."""
         out = np.empty((len(nodes), 0), dtype=np.uint32)
         for file_id in np.unique(nodes[:, 0]):
             picked = np.flatnonzero(nodes[:, 0] == file_id)
@@ -161,8 +176,8 @@ class Signatures:
         return out
 
     def similarity(self, nodes_a: np.ndarray, nodes_b: np.ndarray) -> np.ndarray:
-        """Estimated Jaccard similarity (fraction of equal hashes) of each pair of nodes."""
-        return np.mean(self.rows(nodes_a) == self.rows(nodes_b), axis=1, dtype=np.float32)
+        """Estimated Jaccard similarity of each pair of nodes."""
+        return sketch_similarity(self.rows(nodes_a), self.rows(nodes_b))
 
 
 DUPOF = np.dtype([("doc", "<u4"), ("kept_file", "<u4"), ("kept_doc", "<u4"), ("similarity", "<f4")])
@@ -170,7 +185,7 @@ PAIR = np.dtype([("file_a", "<u4"), ("doc_a", "<u4"), ("file_b", "<u4"), ("doc_b
 
 
 class MinhashClusterKeepFirst(PipelineStep):
-    """Verifies the candidate pairs on the whole signature, joins the verified pairs into clusters, and
+    """Verifies the candidate pairs on their bottom-k sketches, joins the verified pairs into clusters, and
     decides in (file, doc) order which documents of a cluster go: a document is removed when it is a near
     duplicate (estimated Jaccard >= `similarity`) of a document of its cluster that is kept, and it names
     the most similar such document. So every removed document is within the threshold of the document it
@@ -194,7 +209,7 @@ class MinhashClusterKeepFirst(PipelineStep):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
-        self.signatures = Signatures(signatures_folder)
+        self.sketches = Sketches(signatures_folder)
         self.similarity = similarity
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +235,7 @@ class MinhashClusterKeepFirst(PipelineStep):
             raise ValueError("MinhashClusterKeepFirst must run as a single task")
         with self.track_time():
             earlier, later = self.candidates()
-            similarity = self.signatures.similarity(earlier, later) if len(earlier) else np.zeros(0, np.float32)
+            similarity = self.sketches.similarity(earlier, later) if len(earlier) else np.zeros(0, np.float32)
             pairs = np.empty(len(earlier), dtype=PAIR)
             pairs["file_a"], pairs["doc_a"], pairs["file_b"], pairs["doc_b"] = *earlier.T, *later.T
             pairs["similarity"] = similarity
@@ -249,11 +264,11 @@ class MinhashClusterKeepFirst(PipelineStep):
         of a node already kept, naming the most similar one, and kept otherwise. The candidate pairs alone
         would not do: datatrove's bucket stage pairs a run of equal band signatures A, B, C as A-B and
         B-C, so A-C, the pair that says C goes, may never be a candidate."""
-        signatures = self.signatures.rows(cluster)
+        sketches = self.sketches.rows(cluster)
         kept = [0]
         removed = {}
         for i in range(1, len(cluster)):
-            similarity = np.mean(signatures[kept] == signatures[i], axis=1, dtype=np.float32)
+            similarity = sketch_similarity(sketches[kept], np.repeat(sketches[i : i + 1], len(kept), axis=0))
             best = int(np.argmax(similarity))  # the first (earliest kept) among equally similar ones
             if self.similarity is None or similarity[best] >= self.similarity:
                 file_id, doc = cluster[kept[best]]

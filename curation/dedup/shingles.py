@@ -189,3 +189,70 @@ def cjk_char_ngrams(text: str, n: int, min_cjk: int) -> np.ndarray:
 def has_cjk(text: str) -> bool:
     """Whether `text` holds a Chinese character."""
     return bool(_is_cjk(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)).any())
+
+
+SKETCH_EMPTY = np.uint32(0xFFFFFFFF)  # pads the sketch of a document with fewer than k distinct shingles
+
+
+class BottomKSketcher:
+    """Bottom-k sketches: per document, the k smallest distinct values of a 32-bit hash of its shingles.
+
+    Verification reads these instead of the MinHash signature: a batch's sketches cost one sort of
+    (document, hash) keys, where the signature costs one numpy pass over all shingles per hash, so a
+    sketch can hold more values than the signature and estimate the Jaccard similarity more precisely
+    (`sketch_similarity`), exactly for documents with at most k distinct shingles.
+    """
+
+    def __init__(self, k: int, seed: int = 1):
+        self.k = k
+        self.salt = _mix(np.array([seed], dtype=np.uint64) ^ _U64(0x9E3779B97F4A7C15))[0]
+
+    def sketches(self, shingle_sets: list[np.ndarray]) -> np.ndarray:
+        """(len(shingle_sets), k) uint32, each row ascending and padded with `SKETCH_EMPTY`."""
+        out = np.full((len(shingle_sets), self.k), SKETCH_EMPTY, dtype=np.uint32)
+        if not shingle_sets:
+            return out
+        lengths = np.array([len(s) for s in shingle_sets], dtype=np.int64)
+        values = _mix(np.concatenate(shingle_sets) ^ self.salt) >> _U64(32)
+        owner = np.repeat(np.arange(len(shingle_sets), dtype=np.int64), lengths)
+        # only values below about 2k/n of the range can be among a document's k smallest: sort just those
+        bound = np.minimum(2.0 * self.k / np.maximum(lengths, 1), 1.0) * 2.0**32
+        low = values < bound[owner]
+        rows, taken = self._smallest(owner[low], values[low], len(shingle_sets))
+        short = np.flatnonzero((taken < self.k) & (bound < 2.0**32))  # many repeated shingles: take all
+        if short.size:
+            again = np.isin(owner, short)
+            redo_rows, _ = self._smallest(owner[again], values[again], len(shingle_sets))
+            rows[short] = redo_rows[short]
+        return rows
+
+    def _smallest(self, owner: np.ndarray, values: np.ndarray, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per document, its k smallest distinct values (padded) and how many it has."""
+        keys = np.sort((owner.astype(np.uint64) << _U64(32)) | values)
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if keys.size else keys
+        doc = (keys >> _U64(32)).astype(np.int64)
+        rank = np.arange(len(keys)) - np.searchsorted(doc, np.arange(n_docs))[doc]
+        picked = rank < self.k
+        out = np.full((n_docs, self.k), SKETCH_EMPTY, dtype=np.uint32)
+        out[doc[picked], rank[picked]] = (keys[picked] & _U64(0xFFFFFFFF)).astype(np.uint32)
+        return out, np.bincount(doc[picked], minlength=n_docs)
+
+
+def sketch_similarity(a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Estimated Jaccard similarity of each pair of bottom-k sketches (rows of a and b).
+
+    Below the smaller of the two sketches' largest values (no bound for a sketch that holds its whole
+    set) both sketches hold every shingle of their documents, so the fraction of the union's values
+    there that both hold estimates the Jaccard similarity from at least k values; it is exact when both
+    documents have fewer than k distinct shingles."""
+    out = np.zeros(len(a), dtype=np.float32)
+    for start in range(0, len(a), chunk):
+        sa, sb = a[start : start + chunk], b[start : start + chunk]
+        bound = np.minimum(sa[:, -1], sb[:, -1])  # SKETCH_EMPTY where a sketch is not full: no bound
+        merged = np.sort(np.concatenate([sa, sb], axis=1), axis=1)
+        counted = (merged != SKETCH_EMPTY) & (merged <= bound[:, None])
+        both = (merged[:, 1:] == merged[:, :-1]) & counted[:, 1:]  # each sketch's values are distinct
+        shared = both.sum(axis=1)
+        union = counted.sum(axis=1) - shared
+        out[start : start + chunk] = np.where(union > 0, shared / np.maximum(union, 1), 0)
+    return out
