@@ -4,8 +4,10 @@ Every string field of every row of the evaluation files listed in the recipe (C-
 GAOKAO exports as csv, jsonl, json or parquet: question and options alike) is cut into n-grams:
 character n-grams for text with Chinese in it (only windows that are mostly Chinese), word n-grams
 for everything. A document sharing any of them is moved to `excluded/<source>/decontaminate/` with
-`filter_reason: decontaminate` and `contaminated_by` (the evaluation file), so benchmark numbers
-measure generalisation, not memory.
+`filter_reason: decontaminate` and `contaminated_by` (the evaluation file, relative to the recipe),
+so benchmark numbers measure generalisation, not memory. A folder in `eval_files` stands for every
+evaluation file under it. Traditional-character evaluation text (TMMLU-style exports) is indexed in
+Simplified characters too, as the filter stage converts the documents.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from common.recipe import InputPath, Section
 from curation.dedup import clear_forced, ensure_documents, run_pipeline
 from curation.dedup.shingles import cjk_char_ngrams, has_cjk, text_ngrams
 from curation.io import documents_reader, documents_writer, excluded_writer
+from curation.readers import BadInputError
 
 REASON = "decontaminate"
 
@@ -42,8 +45,26 @@ class DecontaminationSection(Section):
     workers: int | None = Field(None, ge=1, description="local processes (default: curation.workers)")
 
 
-class EvalFileError(ValueError):
-    """An evaluation file could not be read."""
+EVAL_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
+
+
+class EvalFileError(BadInputError):
+    """An evaluation file could not be read (curation.run prints it as one line, exit code 2)."""
+
+
+def eval_file_list(paths: list[Path]) -> list[Path]:
+    """The files the recipe's `eval_files` stand for: files as listed, folders as every evaluation file
+    under them (sorted), so `eval/ceval/` covers its dev, val and test splits."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EVAL_SUFFIXES)
+            if not found:
+                raise EvalFileError(f"{path}: a folder with no evaluation files ({', '.join(EVAL_SUFFIXES)}) in it")
+            files += found
+        else:
+            files.append(path)
+    return files
 
 
 def _strings(value) -> Iterator[str]:
@@ -62,7 +83,7 @@ def eval_strings(path: Path) -> Iterator[str]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            with open(path, newline="", encoding="utf-8") as f:
+            with open(path, newline="", encoding="utf-8-sig") as f:
                 for row in csv.reader(f):
                     yield from row
         elif suffix == ".jsonl":
@@ -84,16 +105,30 @@ def eval_strings(path: Path) -> Iterator[str]:
         else:
             raise EvalFileError(f"{path}: unknown evaluation file type {suffix!r} (csv, jsonl, json, parquet)")
     except UnicodeDecodeError as err:
-        raise EvalFileError(f"{path}: not UTF-8 text: {err}") from None
+        raise EvalFileError(
+            f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); convert it first, e.g. "
+            f"`iconv -f GB18030 -t UTF-8` for a GBK export"
+        ) from None
+    except (OSError, ValueError) as err:  # an unreadable or corrupt parquet file
+        raise EvalFileError(f"{path}: cannot be read: {err}") from None
+
+
+def _simplified():
+    """Traditional -> Simplified Chinese (OpenCC), the conversion the filter stage applies to documents."""
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
 
 
 def build_index(files: list[Path], zh_ngram: int, en_ngram: int) -> dict[str, np.ndarray]:
     """Sorted n-gram hashes of all evaluation files, with the file each came from."""
     parts: dict[str, list[tuple[np.ndarray, int]]] = {"chars": [], "words": []}
+    to_simplified = _simplified()
     for file_index, path in enumerate(files):
         for text in eval_strings(Path(path)):
             if has_cjk(text):
-                parts["chars"].append((cjk_char_ngrams(text, zh_ngram, (zh_ngram + 1) // 2), file_index))
+                for variant in dict.fromkeys([text, to_simplified(text)]):
+                    parts["chars"].append((cjk_char_ngrams(variant, zh_ngram, (zh_ngram + 1) // 2), file_index))
             parts["words"].append((text_ngrams(text, "words", en_ngram, short=False), file_index))
     index = {}
     for mode, items in parts.items():
@@ -149,11 +184,21 @@ class DecontaminationFilter(PipelineStep):
                 self.stat_update(StatHints.dropped)
                 if writer is not None:
                     doc.metadata["filter_reason"] = REASON
-                    doc.metadata["contaminated_by"] = Path(self.eval_files[owner]).name
+                    doc.metadata["contaminated_by"] = self.eval_files[owner]
                     writer.write(doc, rank)
         finally:
             if writer is not None:
                 writer.close()
+
+
+def validate(ctx) -> None:
+    """Before any stage runs: every evaluation file exists and parses, so a bad one is found in seconds,
+    not after filtering and dedup."""
+    cfg = ctx.recipe.section("decontamination", DecontaminationSection)
+    if cfg.enabled:
+        for path in eval_file_list(cfg.eval_files):
+            for _ in eval_strings(path):
+                pass
 
 
 def enabled(ctx) -> bool:
@@ -168,15 +213,17 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
     if not cfg.enabled or not cfg.eval_files:
         return dict(inputs)
     clear_forced(ctx, "decontaminate")
+    files = eval_file_list(cfg.eval_files)
     index_file = ctx.workdir / "stages" / "decontaminate.work" / "eval_ngrams.npz"
     index_file.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(index_file, **build_index(cfg.eval_files, cfg.zh_ngram, cfg.en_ngram))
+    np.savez(index_file, **build_index(files, cfg.zh_ngram, cfg.en_ngram))
+    names = [_display(path, ctx.recipe.root) for path in files]
     outputs = {}
     for name, folder in inputs.items():
         out = ctx.stage_dir("decontaminate", name)
         pipeline = [
             documents_reader(folder),
-            DecontaminationFilter(index_file, cfg.eval_files, cfg.zh_ngram, cfg.en_ngram,
+            DecontaminationFilter(index_file, names, cfg.zh_ngram, cfg.en_ngram,
                                   excluded_writer(ctx.excluded_dir(name, REASON))),
             documents_writer(out),
         ]
@@ -184,3 +231,11 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
             return {}
         outputs[name] = ensure_documents(out)
     return outputs
+
+
+def _display(path: Path, root: Path) -> str:
+    """How excluded records name an evaluation file: relative to the recipe's folder when under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)

@@ -357,3 +357,22 @@ def test_character_ngram_statistics_match_their_definitions(text):
             seen.add(gram)
         expected = len(covered) / len(text) if len(text) >= 2 * n else 0.0
         assert duplicate_ngram_fraction(hashes[n], n, len(text)) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"tokenize": {"seqlen": 64}}, "tokenize.seqlen: unknown key (did you mean 'seq_len'?)"),
+        ({"decontamination": {"eval_files": ["bad.jsonl"]}}, "bad.jsonl: line 2: not valid JSON"),
+    ],
+)
+def test_recipe_and_evaluation_file_errors_come_before_any_stage_runs(tmp_path, capsys, extra, message):
+    write_sources(tmp_path)
+    (tmp_path / "bad.jsonl").write_text('{"q": "ok"}\n{"q": broken\n')
+    path = write_recipe(tmp_path)
+    recipe = yaml.safe_load(path.read_text()) | extra
+    path.write_text(yaml.safe_dump(recipe, allow_unicode=True))
+    assert curation_main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "work" / "stages").exists()  # found before filtering started

@@ -58,3 +58,41 @@ def test_malformed_jsonl_names_the_line(tmp_path):
     bad.write_text('{"q": "ok"}\n{"q": broken\n')
     with pytest.raises(decontam.EvalFileError, match=r"bad.jsonl: line 2: not valid JSON"):
         decontam.build_index([bad], 13, 10)
+
+
+def test_a_folder_stands_for_its_evaluation_files_and_records_name_the_file(tmp_path):
+    for split in ("dev", "test"):
+        (tmp_path / "ceval" / split).mkdir(parents=True)
+        (tmp_path / "ceval" / split / "law.csv").write_text(f"id,question\n1,{CEVAL_Q}{split}\n", encoding="utf-8")
+    (tmp_path / "ceval" / "README.md").write_text("not an evaluation file")
+    docs = [{"id": "zh/ceval", "text": "练习：" + CEVAL_Q[3:20]}, {"id": "zh/clean", "text": "今天天气很好。"}]
+    recipe = Recipe.from_dict({"decontamination": {"eval_files": ["ceval"]}}, root=tmp_path)
+    ctx = StageContext(recipe, tmp_path / "work", [Source("s")])
+    assert decontam.eval_file_list([tmp_path / "ceval"]) == [tmp_path / "ceval/dev/law.csv", tmp_path / "ceval/test/law.csv"]
+    out = decontam.run(ctx, {"s": write_documents(tmp_path / "in", docs)})
+    assert read_ids(out["s"]) == ["zh/clean"]
+    (removed,) = read_excluded(ctx.excluded_dir("s", "decontaminate"))
+    assert removed["metadata"]["contaminated_by"] == "ceval/dev/law.csv"  # dev and test told apart
+
+
+def test_traditional_evaluation_text_matches_simplified_documents(tmp_path):
+    (tmp_path / "tmmlu.jsonl").write_text(json.dumps({"question": "下列關於中華人民共和國憲法修改程序的表述中正確的是哪一項"},
+                                                     ensure_ascii=False) + "\n", encoding="utf-8")
+    index = decontam.build_index([tmp_path / "tmmlu.jsonl"], 13, 10)
+    document = decontam.cjk_char_ngrams("练习题：" + CEVAL_Q[2:20], 13, 7)  # the filter stage made it Simplified
+    assert decontam._first_match(document, index["chars_hashes"]) >= 0
+
+
+def test_unreadable_evaluation_files_are_one_line_errors(tmp_path):
+    (tmp_path / "gbk.csv").write_bytes(f"id,question\n1,{CEVAL_Q}\n".encode("gbk"))
+    with pytest.raises(decontam.EvalFileError, match=r"gbk.csv: not UTF-8 text .*iconv -f GB18030"):
+        decontam.build_index([tmp_path / "gbk.csv"], 13, 10)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(decontam.EvalFileError, match=r"notes.txt: unknown evaluation file type '.txt'"):
+        decontam.build_index([tmp_path / "notes.txt"], 13, 10)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(decontam.EvalFileError, match=r"empty: a folder with no evaluation files"):
+        decontam.eval_file_list([tmp_path / "empty"])
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(decontam.EvalFileError, match=r"broken.parquet: cannot be read"):
+        decontam.build_index([tmp_path / "broken.parquet"], 13, 10)
