@@ -79,6 +79,22 @@ def test_near_duplicates_found_with_recall_and_precision(tmp_path, lang):
     assert len(read_ids(out["s"])) + len(removed) == len(docs)  # kept + excluded = read
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_documents_that_share_a_template_are_not_near_duplicates(tmp_path, lang):
+    # hard negatives: the same header, sidebar and footer paragraphs (a site template), different bodies
+    rng = random.Random(9)
+    para = zh_paragraph if lang == "zh" else en_paragraph
+    header, sidebar, footer = para(rng), para(rng), para(rng)
+    docs = [{"id": f"{lang}/{i}", "text": "\n\n".join([header, para(rng), sidebar, para(rng), footer]),
+             "metadata": {"kind": "mono", "language": lang}} for i in range(30)]
+    similarity = jaccard(docs[0]["text"], docs[1]["text"]) if lang == "zh" else None
+    assert similarity is None or 0.35 < similarity < 0.5  # 3 of 7 distinct paragraphs shared
+    ctx, out = run_dedup(tmp_path, {"s": docs}, {"s": lang})
+    assert read_ids(out["s"]) == [d["id"] for d in docs]  # precision: nothing removed
+    pairs = np.fromfile(next((tmp_path / "work").rglob("candidates.pairs")), dtype=PAIR)
+    assert len(pairs) > 0 and pairs["similarity"].max() < 0.5  # they were candidates, verification kept them
+
+
 def jaccard(a: str, b: str, n: int = 5) -> float:
     sa, sb = np.unique(text_ngrams(a, "chars", n)), np.unique(text_ngrams(b, "chars", n))
     return len(np.intersect1d(sa, sb)) / len(np.union1d(sa, sb))
