@@ -151,6 +151,7 @@ def gather_sources(
             needed.extend(m for m in members if m not in needed)
     infos = []
     missing = []
+    tokenizers: dict[str, str] = {}  # source -> tokenizer fingerprint of its shards
     for name in [n for n in known if n in needed]:
         meta_kind = known[name]
         if name in cli_counts:
@@ -163,6 +164,11 @@ def gather_sources(
             continue
         infos.append(SourceInfo(name, int(meta["n_sequences"]), meta_kind["kind"], meta_kind["language"],
                                 int(meta["seq_len"]), int(meta["n_tokens"]), meta["fingerprint"]))
+        tokenizers[name] = str(meta.get("tokenizer_fingerprint", ""))
+    if len(set(tokenizers.values())) > 1:  # token ids of two vocabularies must never share a batch
+        raise MixerError("sources were tokenized with different tokenizers: "
+                         + ", ".join(f"{n}={f[:12]}" for n, f in tokenizers.items())
+                         + "; re-run tokenization (python -m curation.run RECIPE --force tokenize)")
     if missing:
         raise MixerError(f"no sequence counts for {', '.join(missing)}: no meta.json under {tokens_dir}; tokenize "
                          f"first (python -m curation.run RECIPE) or plan what-if with --counts "

@@ -207,9 +207,9 @@ def test_renormalize_caps_a_source_and_reports_it(tmp_path):
 # ---------------------------------------------------------------- shards and fingerprints
 
 
-def write_shard(path: Path, n_docs: int, seed: int) -> None:
+def write_shard(path: Path, n_docs: int, seed: int, tokenizer: str = "tok") -> None:
     rng = np.random.default_rng(seed)
-    writer = TokenShardWriter(path, seq_len=8, vocab_size=50, eos_id=1, pad_id=0, tokenizer_fingerprint="tok")
+    writer = TokenShardWriter(path, seq_len=8, vocab_size=50, eos_id=1, pad_id=0, tokenizer_fingerprint=tokenizer)
     for _ in range(n_docs):
         writer.add(rng.integers(2, 50, size=rng.integers(3, 12)))
     writer.close()
@@ -230,6 +230,15 @@ def test_plan_from_shards_and_check_shards_refuses_changed_shards(tmp_path):
     what_if = planner.plan_from_recipe(recipe, counts=COUNTS)
     with pytest.raises(ManifestError, match="what-if"):
         check_shards(Manifest.open(planner.write_manifest(what_if, tmp_path / "w")), tokens)
+
+
+def test_sources_tokenized_with_different_tokenizers_are_not_mixed(tmp_path):
+    tokens = tmp_path / "work" / "tokens"
+    for i, name in enumerate(COUNTS):
+        write_shard(tokens / name, 30, i, tokenizer="extended" if name == "zh_web" else "base")
+    recipe = Recipe.load(make_recipe(tmp_path, {**CHATFLOW, "total": "20 steps", "max_epochs": 50}))
+    with pytest.raises(MixerError, match=r"different tokenizers: .*zh_web=extended.*--force tokenize"):
+        planner.plan_from_recipe(recipe)
 
 
 def test_missing_counts_say_how_to_get_them(tmp_path):
