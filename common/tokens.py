@@ -56,6 +56,13 @@ class PackedSequence:
         return np.diff(np.append(self.doc_starts, len(self.input_ids))).astype(np.int32)
 
 
+def _memmap(path: Path, dtype, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """A read-only memory map; an empty file (a source without documents) cannot be mapped, so is an empty array."""
+    if path.stat().st_size == 0:
+        return np.zeros(shape or (0,), dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape)
+
+
 class TokenShard:
     """Read-only random access to a shard folder written by `TokenShardWriter`."""
 
@@ -74,14 +81,10 @@ class TokenShard:
         self.n_sequences: int = self.meta["n_sequences"]
         self.n_tokens: int = self.meta["n_tokens"]
         shape = (self.n_sequences, self.seq_len)
-        self._ids = np.memmap(self.path / "input_ids.bin", dtype=self.meta["dtype"], mode="r", shape=shape)
-        self._mask = (
-            np.memmap(self.path / "loss_mask.bin", dtype=np.uint8, mode="r", shape=shape)
-            if self.meta["has_loss_mask"]
-            else None
-        )
-        self._doc_index = np.memmap(self.path / "doc_index.bin", dtype=np.int64, mode="r")
-        self._doc_starts = np.memmap(self.path / "doc_starts.bin", dtype=np.int32, mode="r")
+        self._ids = _memmap(self.path / "input_ids.bin", self.meta["dtype"], shape)
+        self._mask = _memmap(self.path / "loss_mask.bin", np.uint8, shape) if self.meta["has_loss_mask"] else None
+        self._doc_index = _memmap(self.path / "doc_index.bin", np.int64)
+        self._doc_starts = _memmap(self.path / "doc_starts.bin", np.int32)
         if len(self._doc_index) != self.n_sequences + 1:
             raise ShardError(f"{self.path}: doc_index.bin has {len(self._doc_index)} entries, expected {self.n_sequences + 1}")
 

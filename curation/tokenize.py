@@ -5,18 +5,22 @@ every document, sequences of `tokenize.seq_len`, document boundaries kept). Per 
 
 - mono: the text, trained on every token.
 - parallel: each pair rendered with `tokenize.parallel_templates` (both directions by default).
-- instruct: the conversation rendered with the tokenizer's chat template when it marks assistant turns
-  with `{% generation %}` (or `tokenize.chat_template`), else with `tokenize.turn_templates`; the loss
-  mask is 1 only on assistant tokens.
+- instruct: the conversation rendered to one string with `tokenize.chat_template`, else the tokenizer's
+  chat template, else `tokenize.turn_templates`, and tokenized once. The loss mask is 1 on the tokens
+  inside assistant turns: the `{% generation %}` blocks when the template has them, else each answer's
+  character span found by rendering prefixes of the conversation (a template whose prefixes do not
+  render as prefixes of the whole is refused rather than guessed).
 
 The tokenizer in effect is `workdir/tokenizer/` when `curation.vocab` wrote one, else `tokenizer.path`.
-A shard made with another tokenizer or seq_len is refused with a clear error (or rebuilt with
-`--force tokenize`), never mixed.
+A shard made with another tokenizer, seq_len or rendering settings is refused with a clear error (or
+rebuilt with `--force tokenize`), never mixed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +31,16 @@ from pydantic import Field
 from common.recipe import Section
 from common.tokens import ShardError, TokenShardWriter, read_meta, tokenizer_fingerprint
 from curation.io import iter_documents
+from curation.stages import StageError
 
 DEFAULT_PARALLEL_TEMPLATES = {"zh-en": "{zh}\n{en}", "en-zh": "{en}\n{zh}"}
+# Bump when this module renders documents into other tokens for the same settings: old shards are then
+# refused like shards of changed settings. 2: conversations tokenized as one string, no double EOS.
+RENDERING_VERSION = 2
+# `tokenize` keys that do not change the token stream (seq_len is checked on its own); every other key does
+NOT_RENDERING = {"enabled", "seq_len", "batch_size", "sources"}
+GENERATION_TAG = re.compile(r"\{%(-?)\s*(end)?generation\s*(-?)%\}")
+SPAN_START, SPAN_END = "\ue000", "\ue001"  # private-use characters marking {% generation %} blocks
 
 
 class TurnTemplates(Section):
@@ -47,14 +59,19 @@ class TokenizeSection(Section):
     enabled: bool = True
     seq_len: int = Field(2048, ge=2)
     batch_size: int = Field(512, ge=1, description="documents per batched encode call")
-    add_bos: bool = Field(True, description="let the tokenizer add its BOS (if it has one) to every document")
+    add_bos: bool = Field(True, description="start every document with the tokenizer's BOS (if it adds one)")
     parallel_templates: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_PARALLEL_TEMPLATES),
         description="one rendering per direction; {zh} and {en} are the two sides",
     )
-    chat_template: str | None = Field(None, description="Jinja chat template with {% generation %} (overrides the tokenizer's)")
+    chat_template: str | None = Field(None, description="Jinja chat template overriding the tokenizer's")
     turn_templates: TurnTemplates = Field(default_factory=TurnTemplates)
     sources: list[str] | None = Field(None, description="sources to tokenize (default: all)")
+
+
+def rendering_settings(cfg: TokenizeSection) -> dict:
+    """Everything in the recipe that decides the token stream besides the tokenizer and seq_len."""
+    return {"version": RENDERING_VERSION, **cfg.model_dump(mode="json", exclude=NOT_RENDERING)}
 
 
 def load_tokenizer(recipe):
@@ -64,18 +81,142 @@ def load_tokenizer(recipe):
     from curation.vocab import TokenizerSection, tokenizer_in_effect
 
     cfg = recipe.section("tokenizer", TokenizerSection)
-    return AutoTokenizer.from_pretrained(str(tokenizer_in_effect(recipe)), trust_remote_code=cfg.trust_remote_code)
+    path = tokenizer_in_effect(recipe)
+    try:
+        return AutoTokenizer.from_pretrained(str(path), trust_remote_code=cfg.trust_remote_code)
+    except Exception as err:  # transformers raises ValueError, OSError, KeyError... for a broken folder
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise StageError(f"{path}: cannot load the tokenizer in effect ({reason}); it must be a Hugging Face "
+                         "tokenizer folder (tokenizer.json and/or tokenizer.model with tokenizer_config.json)") from None
+
+
+class ChatRenderer:
+    """Renders a conversation to one string plus the character spans of its assistant turns.
+
+    The template is `tokenize.chat_template`, else the tokenizer's, else `tokenize.turn_templates`;
+    `describe()` says which one and how the assistant spans are found.
+    """
+
+    def __init__(self, tokenizer, cfg: TokenizeSection):
+        self.tokenizer = tokenizer
+        self.turns = cfg.turn_templates
+        if cfg.chat_template:
+            self.template, self.origin = cfg.chat_template, "recipe"
+        elif getattr(tokenizer, "chat_template", None):
+            self.template, self.origin = tokenizer.get_chat_template(), "tokenizer"
+        else:
+            self.template, self.origin = None, "turn_templates"
+        self.marked = None  # the template with its {% generation %} blocks made visible
+        if self.template and GENERATION_TAG.search(self.template):
+            self.marked = GENERATION_TAG.sub(_mark_generation, self.template)
+        self.spans = "generation" if self.marked else "prefix" if self.template else "turn_templates"
+
+    def describe(self) -> dict:
+        return {"template": self.origin, "assistant_spans": self.spans}
+
+    def render(self, messages: list[dict], doc_id: str) -> tuple[str, list[tuple[int, int]]]:
+        for message in messages:
+            if message.get("role") not in ("system", "user", "assistant"):
+                raise ShardError(f"document {doc_id}: message role {message.get('role')!r} is not system, user or assistant")
+        if self.template is None:
+            return self._render_turns(messages)
+        if self.marked:
+            return self._render_marked(messages, doc_id)
+        return self._render_prefixes(messages, doc_id)
+
+    def _apply(self, messages: list[dict], template: str, doc_id: str, generation_prompt: bool = False) -> str:
+        try:
+            return self.tokenizer.apply_chat_template(messages, chat_template=template, tokenize=False,
+                                                      add_generation_prompt=generation_prompt)
+        except Exception as err:  # jinja2 errors, raise_exception() of the template itself
+            raise ShardError(f"document {doc_id}: the {self.origin} chat template failed: {err}") from None
+
+    def _render_turns(self, messages: list[dict]) -> tuple[str, list[tuple[int, int]]]:
+        parts: list[str] = []
+        spans = []
+        size = 0
+        for message in messages:
+            role, content = message["role"], str(message.get("content", ""))
+            if role == "assistant":
+                parts += [self.turns.assistant_prefix, content + self.turns.assistant_suffix]
+                start = size + len(parts[-2])
+                size = start + len(parts[-1])
+                spans.append((start, size))
+            else:
+                parts.append(getattr(self.turns, role).format(content=content))
+                size += len(parts[-1])
+        return "".join(parts), spans
+
+    def _render_marked(self, messages: list[dict], doc_id: str) -> tuple[str, list[tuple[int, int]]]:
+        if any(SPAN_START in str(m.get("content", "")) or SPAN_END in str(m.get("content", "")) for m in messages):
+            raise ShardError(f"document {doc_id}: contains the private-use characters U+E000/U+E001 that mark "
+                             "{% generation %} blocks")
+        pieces = re.split(f"([{SPAN_START}{SPAN_END}])", self._apply(messages, self.marked, doc_id))
+        text: list[str] = []
+        spans = []
+        size, start = 0, None
+        for piece in pieces:
+            if piece == SPAN_START:
+                start = size
+            elif piece == SPAN_END:
+                spans.append((start, size))
+            else:
+                text.append(piece)
+                size += len(piece)
+        return "".join(text), spans
+
+    def _render_prefixes(self, messages: list[dict], doc_id: str) -> tuple[str, list[tuple[int, int]]]:
+        whole = self._apply(messages, self.template, doc_id)
+        spans = []
+        for i, message in enumerate(messages):
+            if message["role"] != "assistant":
+                continue
+            prompt = self._apply(messages[:i], self.template, doc_id, generation_prompt=True) if i else ""
+            answered = self._apply(messages[: i + 1], self.template, doc_id)
+            if not (answered.startswith(prompt) and whole.startswith(answered)):
+                raise ShardError(
+                    f"document {doc_id}: the {self.origin} chat template does not render a conversation's "
+                    f"beginning as the beginning of the whole (turn {i}), so the assistant tokens cannot be "
+                    "found; set tokenize.chat_template to a template that wraps each answer in "
+                    "{% generation %}...{% endgeneration %}"
+                )
+            spans.append((len(prompt), len(answered)))
+        return whole, spans
+
+
+def _mark_generation(match: re.Match) -> str:
+    """`{% generation %}` -> an always-true block that outputs a marker, whitespace control kept."""
+    left, end, right = match.groups()
+    if end:
+        return f"{{%{left} endif %}}{{{{ '{SPAN_END}' }}}}{{% endif {right}%}}"
+    return f"{{%{left} if true %}}{{{{ '{SPAN_START}' }}}}{{% if true {right}%}}"
 
 
 class DocumentEncoder:
-    """Turns curated documents into (ids, loss_mask or None) per kind, encoding in batches."""
+    """Turns curated documents into (ids, loss_mask or None) per kind, encoding in batches.
+
+    Every document's ids start with the tokenizer's BOS when `add_bos` (exactly one, also when a chat
+    template emits it) and never end with EOS: the writer appends the one EOS (loss mask 1), so a
+    template that ends the last answer with EOS does not get a second one.
+    """
 
     def __init__(self, tokenizer, cfg: TokenizeSection):
         self.tokenizer = tokenizer
         self.cfg = cfg
-        self.chat_template = cfg.chat_template or getattr(tokenizer, "chat_template", None)
-        if self.chat_template and "{% generation %}" not in self.chat_template.replace("{%- generation %}", "{% generation %}"):
-            self.chat_template = None  # no assistant markers: the mask could not be right, use turn templates
+        self.chat = ChatRenderer(tokenizer, cfg)
+        self.n_conversations = 0
+        self.eos_id = tokenizer.eos_token_id
+        self.eos_text = tokenizer.eos_token
+        self.bos_ids = self._added_prefix() if cfg.add_bos else []
+
+    def _added_prefix(self) -> list[int]:
+        """The ids the tokenizer puts before a text when asked for special tokens (LLaMA: [BOS])."""
+        plain = self._encode(["a"], False)[0]
+        special = self._encode(["a"], True)[0]
+        for i in range(len(special) - len(plain) + 1):
+            if special[i : i + len(plain)] == plain:
+                return special[:i]
+        return []
 
     def _encode(self, texts: list[str], special: bool) -> list[list[int]]:
         if not texts:
@@ -84,52 +225,62 @@ class DocumentEncoder:
 
     def encode(self, docs: list[dict]) -> Iterator[tuple[list[int], np.ndarray | None]]:
         plain: list[str] = []
-        for doc in docs:
-            meta = doc["metadata"]
-            kind = meta.get("kind", "mono")
-            if kind == "parallel" and "zh" in meta and "en" in meta:
-                plain.extend(t.format(zh=meta["zh"], en=meta["en"]) for t in self.cfg.parallel_templates.values())
-            elif kind != "instruct":
-                plain.append(doc["text"])
-        encoded = iter(self._encode(plain, self.cfg.add_bos))
+        chats: list[tuple[str, list[tuple[int, int]]]] = []
         for doc in docs:
             meta = doc["metadata"]
             kind = meta.get("kind", "mono")
             if kind == "instruct" and meta.get("messages"):
-                yield self._conversation(meta["messages"], doc["id"])
+                chats.append(self.chat.render(meta["messages"], doc["id"]))
+            elif kind == "parallel" and "zh" in meta and "en" in meta:
+                plain.extend(t.format(zh=meta["zh"], en=meta["en"]) for t in self.cfg.parallel_templates.values())
+            elif kind != "instruct":
+                plain.append(doc["text"])
+        encoded = iter(self._encode(plain, self.cfg.add_bos))
+        conversations = self._conversations(chats)
+        for doc in docs:
+            meta = doc["metadata"]
+            kind = meta.get("kind", "mono")
+            if kind == "instruct" and meta.get("messages"):
+                yield next(conversations)
             elif kind == "parallel" and "zh" in meta and "en" in meta:
                 for _ in self.cfg.parallel_templates:
-                    yield next(encoded), None
+                    yield self._without_eos(next(encoded)), None
             elif kind != "instruct":
-                yield next(encoded), None
+                yield self._without_eos(next(encoded)), None
 
-    def _conversation(self, messages: list[dict], doc_id: str) -> tuple[list[int], np.ndarray]:
-        if self.chat_template:
-            out = self.tokenizer.apply_chat_template(
-                messages, chat_template=self.chat_template, tokenize=True, return_dict=True,
-                return_assistant_tokens_mask=True,
-            )
-            return list(out["input_ids"]), np.asarray(out["assistant_masks"], dtype=np.uint8)
-        turns = self.cfg.turn_templates
-        ids: list[int] = []
-        mask: list[int] = []
-        bos = self.tokenizer.bos_token_id
-        if self.cfg.add_bos and bos is not None:
-            ids.append(bos)
-            mask.append(0)
-        for message in messages:
-            role, content = message.get("role"), str(message.get("content", ""))
-            if role == "assistant":
-                pieces = [(turns.assistant_prefix, 0), (content + turns.assistant_suffix, 1)]
-            elif role in ("user", "system"):
-                pieces = [(getattr(turns, role).format(content=content), 0)]
-            else:
-                raise ValueError(f"document {doc_id}: message role {role!r} is not system, user or assistant")
-            for text, trained in pieces:
-                piece = self._encode([text], False)[0]
-                ids.extend(piece)
-                mask.extend([trained] * len(piece))
-        return ids, np.asarray(mask, dtype=np.uint8)
+    def _without_eos(self, ids: list[int]) -> list[int]:
+        return ids[:-1] if ids and ids[-1] == self.eos_id else ids
+
+    def _conversations(self, chats: list[tuple[str, list[tuple[int, int]]]]) -> Iterator[tuple[list[int], np.ndarray]]:
+        """Tokenize rendered conversations once each; a token is trained when any of its characters lies in
+        an assistant span, so every answer character is learned (as transformers' generation masks)."""
+        if not chats:
+            return
+        texts = []
+        for text, _ in chats:
+            stripped = text.rstrip()
+            texts.append(stripped if self.eos_text and stripped.endswith(self.eos_text) else text)
+        try:
+            out = self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False, return_offsets_mapping=True)
+        except NotImplementedError:
+            raise ShardError("instruction data needs a fast (tokenizers) tokenizer: the assistant-only loss mask "
+                             "comes from token offsets") from None
+        bos = self.bos_ids
+        for (_, spans), ids, offsets in zip(chats, out["input_ids"], out["offset_mapping"], strict=True):
+            self.n_conversations += 1
+            offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+            starts, ends = offsets[:, 0], offsets[:, 1]
+            mask = np.zeros(len(ids), dtype=np.uint8)
+            for span_start, span_end in spans:
+                mask[(starts < span_end) & (ends > span_start) & (ends > starts)] = 1
+            ids = list(ids)
+            if bos and ids[: len(bos)] != bos:
+                ids, mask = bos + ids, np.concatenate([np.zeros(len(bos), np.uint8), mask])
+            elif not self.cfg.add_bos and ids and ids[0] == self.tokenizer.bos_token_id:
+                ids, mask = ids[1:], mask[1:]  # the template's own BOS, not wanted
+            if ids and ids[-1] == self.eos_id:
+                ids, mask = ids[:-1], mask[:-1]
+            yield ids, mask
 
 
 def curated_fingerprint(folder: Path) -> str:
@@ -140,17 +291,45 @@ def curated_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _digest(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def _changes(old: dict | None, new: dict) -> str:
+    """What differs between two rendering settings, e.g. `add_bos true -> false, chat_template changed`."""
+    if not old:
+        return "the shard predates recorded rendering settings"
+    if old.get("version") != new["version"]:
+        return f"rendering version {old.get('version')} -> {new['version']} of this toolkit"
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if isinstance(before, bool | int | None) and isinstance(after, bool | int | None):
+            changes.append(f"{key} {json.dumps(before)} -> {json.dumps(after)}")
+        else:
+            changes.append(f"{key} changed")
+    return ", ".join(changes)
+
+
 def tokenize_source(folder: Path, out: Path, tokenizer, cfg: TokenizeSection, *, fingerprint: str | None = None,
                     force: bool = False) -> dict:
     """Tokenize and pack one curated documents folder into `out`; returns the shard's meta.json."""
     fingerprint = fingerprint or tokenizer_fingerprint(tokenizer)
     source_fp = curated_fingerprint(folder)
+    rendering = rendering_settings(cfg)
     if (out / "meta.json").is_file() and not force:
         meta = read_meta(out)
         if meta["tokenizer_fingerprint"] != fingerprint or meta["seq_len"] != cfg.seq_len:
             raise ShardError(
                 f"{out}: already tokenized with tokenizer {meta['tokenizer_fingerprint'][:12]} and seq_len "
                 f"{meta['seq_len']}, but the recipe now gives tokenizer {fingerprint[:12]} and seq_len {cfg.seq_len}; "
+                "re-tokenize with `python -m curation.run RECIPE --force tokenize` (and re-plan the mixture)"
+            )
+        if meta.get("rendering") != rendering:
+            raise ShardError(
+                f"{out}: already tokenized with other tokenize settings ({_changes(meta.get('rendering'), rendering)}); "
                 "re-tokenize with `python -m curation.run RECIPE --force tokenize` (and re-plan the mixture)"
             )
         if meta.get("curated_fingerprint") == source_fp:
@@ -175,7 +354,9 @@ def tokenize_source(folder: Path, out: Path, tokenizer, cfg: TokenizeSection, *,
                 batch = []
         for ids, mask in encoder.encode(batch):
             writer.add(ids, mask)
-        meta = writer.close(curated_fingerprint=source_fp, text_bytes=n_bytes)
+        chat = {"chat_rendering": encoder.chat.describe()} if encoder.n_conversations else {}
+        meta = writer.close(curated_fingerprint=source_fp, text_bytes=n_bytes, rendering=rendering,
+                            rendering_fingerprint=_digest(rendering), **chat)
     except BaseException:
         writer.abort()
         raise
@@ -198,6 +379,7 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
     fingerprint = tokenizer_fingerprint(tokenizer)
     force = "tokenize" in getattr(ctx, "force", ())
     outputs = {}
+    chats: dict[str, list[str]] = {}
     names = cfg.sources or [s.name for s in ctx.sources]
     unknown = sorted(set(names) - {s.name for s in ctx.sources})
     if unknown:
@@ -207,6 +389,23 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
         if not curated.is_dir():
             raise ShardError(f"{curated}: no curated documents for source {name}; run the publish stage first")
         out = ctx.workdir / "tokens" / name
-        tokenize_source(curated, out, tokenizer, cfg, fingerprint=fingerprint, force=force)
+        meta = tokenize_source(curated, out, tokenizer, cfg, fingerprint=fingerprint, force=force)
+        if "chat_rendering" in meta:
+            chats.setdefault(describe_chat(meta["chat_rendering"]), []).append(name)
         outputs[name] = out
+    if chats:
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        for how, sources in chats.items():
+            console.print(f"     tokenize: {', '.join(sources)}: {how}", style="dim", markup=False, highlight=False, soft_wrap=True)
     return outputs
+
+
+def describe_chat(rendering: dict) -> str:
+    """One line for the log: which chat template rendered the conversations, how the mask was found."""
+    template = {"recipe": "tokenize.chat_template", "tokenizer": "the tokenizer's chat template",
+                "turn_templates": "tokenize.turn_templates (no chat template)"}[rendering["template"]]
+    spans = {"generation": "its {% generation %} blocks", "prefix": "rendering prefixes of each conversation",
+             "turn_templates": "the assistant turns"}[rendering["assistant_spans"]]
+    return f"conversations rendered with {template}; loss mask on {spans}"
