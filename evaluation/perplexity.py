@@ -7,9 +7,12 @@ covers, comparable between a base model and its extended-vocabulary descendant.
 Each document is scored as `[BOS] + tokens(text)` so that its first token is predicted too. Long
 documents are cut into windows of the model's context that overlap by one token, so every token
 after BOS is predicted exactly once (context restarts at a window boundary). Instruction documents
-score the assistant turns only: the tokenizer's chat template with `return_assistant_tokens_mask`
-when its template marks them (`{% generation %}`), else the turns joined by blank lines (the
-curated `text`) with the assistant contents as the scored part.
+score the assistant turns only, rendered and masked exactly as the tokenize stage renders them for
+training (`curation.tokenize.DocumentEncoder` with the recipe's `tokenize` section: the recipe's or the
+tokenizer's chat template, else `turn_templates`), each answer's end-of-turn token and the final EOS
+included; their characters are the answers' characters. Without a `tokenize` section (a direct call),
+the tokenizer's `return_assistant_tokens_mask` is used when its template marks the turns, else the turns
+joined by blank lines.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.io import iter_documents
+from curation.tokenize import DocumentEncoder, TokenizeSection
 from evaluation.models import LoadedModel, target_logprobs
 
 GROUP_DOCUMENTS = 256  # documents scored per call, bounding memory on large held-out sets
@@ -85,11 +89,27 @@ def _chat_tokens(lm: LoadedModel, messages: list[dict]) -> ScoredText | None:
     return ScoredText(ids, mask, chars)
 
 
-def document_tokens(lm: LoadedModel, document: dict) -> ScoredText:
+def _as_trained(lm: LoadedModel, encoder: DocumentEncoder, document: dict, messages: list[dict]) -> ScoredText:
+    """A conversation as the tokenize stage packs it: its ids and loss mask, then EOS (trained)."""
+    doc = {"id": str(document.get("id")), "text": document.get("text") or "", "metadata": document.get("metadata") or {}}
+    ((ids, mask),) = list(encoder.encode([doc]))
+    ids, mask = list(ids), [int(m) for m in mask]
+    if encoder.eos_id is not None:
+        ids, mask = ids + [encoder.eos_id], mask + [1]
+    prefix = lm.prefix_ids
+    if prefix and ids[: len(prefix)] != prefix:  # so the first token is predicted too
+        ids, mask = prefix + ids, [0] * len(prefix) + mask
+    chars = sum(len(m.get("content") or "") for m in messages if m.get("role") == "assistant")
+    return ScoredText(ids, mask, chars)
+
+
+def document_tokens(lm: LoadedModel, document: dict, encoder: DocumentEncoder | None = None) -> ScoredText:
     """Token ids and scored positions for one held-out document (see the module docstring)."""
     metadata = document.get("metadata") or {}
     messages = metadata.get("messages")
     if metadata.get("kind") == "instruct" and messages:
+        if encoder is not None:
+            return _as_trained(lm, encoder, document, messages)
         chat = _chat_tokens(lm, messages)
         if chat is not None:
             return chat
@@ -130,13 +150,13 @@ class DocumentScore:
 
 
 def score_documents(
-    lm: LoadedModel, documents: Iterable[dict], source: str, batch_tokens: int
+    lm: LoadedModel, documents: Iterable[dict], source: str, batch_tokens: int, encoder: DocumentEncoder | None = None
 ) -> Iterator[DocumentScore]:
     """Per-document NLL sums, scoring `GROUP_DOCUMENTS` documents per batched call."""
     group: list[dict] = []
 
     def flush() -> Iterator[DocumentScore]:
-        texts = [document_tokens(lm, doc) for doc in group]
+        texts = [document_tokens(lm, doc, encoder) for doc in group]
         owner, sequences, masks = [], [], []
         for k, scored in enumerate(texts):
             for window, mask in windows(scored, lm.max_length):
@@ -192,15 +212,22 @@ def heldout_sources(heldout: Path, only: list[str] | None) -> list[str]:
 
 
 def evaluate_perplexity(
-    lm: LoadedModel, heldout: Path, sources: list[str], batch_tokens: int, max_documents: int | None = None
+    lm: LoadedModel,
+    heldout: Path,
+    sources: list[str],
+    batch_tokens: int,
+    max_documents: int | None = None,
+    tokenize: TokenizeSection | None = None,
 ) -> PerplexityResult:
-    """Score every held-out document of `sources`, aggregated per source, per language and overall."""
+    """Score every held-out document of `sources`, aggregated per source, per language and overall;
+    conversations rendered as the recipe's `tokenize` section renders them for training."""
     result = PerplexityResult()
+    encoder = DocumentEncoder(lm.tokenizer, tokenize) if tokenize is not None else None
     for source in sources:
         documents: Iterable[dict] = iter_documents(heldout / source)
         if max_documents is not None:
             documents = itertools.islice(documents, max_documents)
-        for scored in score_documents(lm, documents, source, batch_tokens):
+        for scored in score_documents(lm, documents, source, batch_tokens, encoder):
             result.by_source.setdefault(source, Totals()).add(scored.totals)
             result.by_language.setdefault(scored.language, Totals()).add(scored.totals)
             result.overall.add(scored.totals)

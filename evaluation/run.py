@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 from common.recipe import Recipe, RecipeError
+from common.tokens import ShardError
+from curation.tokenize import TokenizeSection
 from curation.vocab import tokenizer_in_effect
 from evaluation.benchmarks import BenchmarkError, Subject, load_benchmark
 from evaluation.config import EvaluationSection, load_section
@@ -47,6 +49,7 @@ def evaluate_model(
     sources: list[str],
     benchmarks: dict[str, list[Subject]],
     out: Path,
+    tokenize: TokenizeSection | None = None,
 ) -> dict:
     """All metrics for one model; per-document and per-question details go to files under `out`."""
     entry: dict = {
@@ -61,7 +64,7 @@ def evaluate_model(
     safe_name = lm.name.replace("/", "__")
     if sources:
         started = time.perf_counter()
-        ppl = evaluate_perplexity(lm, heldout, sources, section.batch_tokens, section.perplexity.max_documents)
+        ppl = evaluate_perplexity(lm, heldout, sources, section.batch_tokens, section.perplexity.max_documents, tokenize)
         entry["perplexity"] = ppl.as_dict()
         entry["perplexity"]["seconds"] = round(time.perf_counter() - started, 3)
         details = out / "documents" / f"{safe_name}.jsonl"
@@ -114,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         section = load_section(recipe)
         out = Path(args.out) if args.out else (section.out or recipe.workdir / "eval")
         fallback_tokenizer = tokenizer_in_effect(recipe)
+        tokenize = recipe.section("tokenize", TokenizeSection)  # conversations rendered as for training
         models = _model_names(args.model)
         benchmarks = {} if args.no_benchmarks else {b.name: load_benchmark(b) for b in section.benchmarks}
         if args.no_benchmarks:
@@ -140,11 +144,11 @@ def main(argv: list[str] | None = None) -> int:
                 name=name,
             )
             print(f"evaluating {name} ({path}) on {lm.device}, tokenizer {lm.tokenizer_path}", file=sys.stderr)
-            results["models"][name] = evaluate_model(lm, section, heldout, sources, benchmarks, out)
+            results["models"][name] = evaluate_model(lm, section, heldout, sources, benchmarks, out, tokenize)
             del lm
             gc.collect()
         written = write_report(results, out)
-    except (RecipeError, BenchmarkError, ModelError, FileNotFoundError) as err:
+    except (RecipeError, BenchmarkError, ModelError, FileNotFoundError, ShardError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(markdown_table(results))

@@ -111,6 +111,22 @@ def test_instruction_documents_score_assistant_turns_only(tmp_path, template):
     assert got["tokens"] == sum(map(len, answers)) + (len(answers) if template else 0)
 
 
+@pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE])
+def test_conversations_are_scored_on_the_tokens_training_learns(tmp_path, template):
+    # with the recipe's tokenize section, evaluation renders a conversation as the tokenize stage packs it
+    from curation.tokenize import TokenizeSection, tokenize_source
+
+    text = "\n\n".join(m["content"] for m in MESSAGES)
+    model = save_model(tmp_path / "m", text + "AU:", chat_template=template)
+    heldout = write_heldout(tmp_path / "heldout", {"sft": ("zh", [text])}, kind="instruct", extra={"messages": MESSAGES})
+    lm = load_model(model)
+    cfg = TokenizeSection(seq_len=64)
+    got = evaluate_perplexity(lm, heldout, ["sft"], batch_tokens=256, tokenize=cfg).as_dict()["all"]
+    packed = tokenize_source(heldout / "sft", tmp_path / "tokens", lm.tokenizer, cfg)  # its meta.json
+    assert got["tokens"] == packed["n_loss_tokens"] > 0
+    assert got["chars"] == sum(len(m["content"]) for m in MESSAGES if m["role"] == "assistant")
+
+
 def test_unknown_heldout_source_is_a_clear_error(tmp_path):
     heldout = write_heldout(tmp_path / "heldout")
     with pytest.raises(FileNotFoundError, match=r"no held-out folder for sources \['typo'\]"):
