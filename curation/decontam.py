@@ -32,6 +32,10 @@ from curation.io import documents_reader, documents_writer, excluded_writer
 from curation.readers import BadInputError
 
 REASON = "decontaminate"
+# Character n-grams need at least half their characters Chinese, so an English phrase inside Chinese text
+# does not match on its letters. A question with no such window (short, or mostly formula: "设复数z满足
+# (1+i)z=2i，则|z|=") is indexed by its windows with at least this many Chinese characters instead.
+MIN_CJK_RELAXED = 4
 
 
 class DecontaminationSection(Section):
@@ -128,7 +132,10 @@ def build_index(files: list[Path], zh_ngram: int, en_ngram: int) -> dict[str, np
         for text in eval_strings(Path(path)):
             if has_cjk(text):
                 for variant in dict.fromkeys([text, to_simplified(text)]):
-                    parts["chars"].append((cjk_char_ngrams(variant, zh_ngram, (zh_ngram + 1) // 2), file_index))
+                    grams = cjk_char_ngrams(variant, zh_ngram, (zh_ngram + 1) // 2)
+                    if not grams.size:
+                        grams = cjk_char_ngrams(variant, zh_ngram, MIN_CJK_RELAXED)
+                    parts["chars"].append((grams, file_index))
             parts["words"].append((text_ngrams(text, "words", en_ngram, short=False), file_index))
     index = {}
     for mode, items in parts.items():
@@ -170,7 +177,8 @@ class DecontaminationFilter(PipelineStep):
                 with self.track_time():
                     owner = -1
                     if index["chars_hashes"].size and has_cjk(doc.text):
-                        chars = cjk_char_ngrams(doc.text, self.zh_ngram, (self.zh_ngram + 1) // 2)
+                        # every window an indexed one could equal: relaxed ones included
+                        chars = cjk_char_ngrams(doc.text, self.zh_ngram, min(MIN_CJK_RELAXED, (self.zh_ngram + 1) // 2))
                         pos = _first_match(chars, index["chars_hashes"])
                         owner = int(index["chars_files"][pos]) if pos >= 0 else -1
                     if owner < 0:

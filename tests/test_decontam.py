@@ -96,3 +96,19 @@ def test_unreadable_evaluation_files_are_one_line_errors(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(decontam.EvalFileError, match=r"broken.parquet: cannot be read"):
         decontam.build_index([tmp_path / "broken.parquet"], 13, 10)
+
+
+def test_a_mostly_formula_gaokao_question_is_still_found(tmp_path):
+    # GAOKAO-Bench's nested JSON; the question has 6 Chinese characters, too few for a half-Chinese window
+    question = "设复数z满足(1+i)z=2i，则|z|=（　　）"
+    (tmp_path / "gaokao.json").write_text(json.dumps({"example": [{"question": question, "answer": ["C"]}]},
+                                                     ensure_ascii=False), encoding="utf-8")
+    docs = [
+        {"id": "zh/leak", "text": "2023年高考数学真题：设复数z满足(1+i)z=2i，则|z|=？答案为根号2。"},
+        {"id": "zh/other", "text": "设复数z满足z的平方等于负一，求z的值。这是一道常见的练习题。"},
+        {"id": "en/math", "text": "Solve (1+i)z=2i for z and report |z| = sqrt(2)."},
+    ]
+    recipe = Recipe.from_dict({"decontamination": {"eval_files": ["gaokao.json"]}}, root=tmp_path)
+    ctx = StageContext(recipe, tmp_path / "work", [Source("s")])
+    out = decontam.run(ctx, {"s": write_documents(tmp_path / "in", docs)})
+    assert read_ids(out["s"]) == ["zh/other", "en/math"]
