@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_curation(recipe)
         sources = load_sources(recipe)
     except RecipeError as err:
-        console.print(f"error: {err}", style="red", markup=False)
+        console.print(f"error: {err}", style="red", markup=False, soft_wrap=True)  # one line, whatever its length
         return 2
     if not args.verbose:
         os.environ["CURATION_QUIET"] = "1"
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(str(submitted))
         return 0
     except (BadInputError, StageError, RecipeError, ShardError) as err:
-        console.print(f"error: {err}", style="red", markup=False)
+        console.print(f"error: {err}", style="red", markup=False, soft_wrap=True)  # one line, whatever its length
         return 2
     published = all(ctx.is_complete("publish", s.name, 1) for s in ctx.sources)
     report = build_report(ctx, complete=published)

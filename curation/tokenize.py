@@ -11,7 +11,8 @@ every document, sequences of `tokenize.seq_len`, document boundaries kept). Per 
   character span found by rendering prefixes of the conversation (a template whose prefixes do not
   render as prefixes of the whole is refused rather than guessed).
 
-The tokenizer in effect is `workdir/tokenizer/` when `curation.vocab` wrote one, else `tokenizer.path`.
+The tokenizer in effect is `curation.vocab.tokenizer_in_effect`: `workdir/tokenizer/` when the extension
+is enabled and was built from the recipe's settings, `tokenizer.path` when it is disabled.
 A shard made with another tokenizer, seq_len or rendering settings is refused with a clear error (or
 rebuilt with `--force tokenize`), never mixed.
 """

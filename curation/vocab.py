@@ -1,34 +1,42 @@
-"""Vocabulary extension (ChatFlow): add the frequent Chinese characters the base tokenizer splits into pieces.
+"""Vocabulary extension (ChatFlow): add the frequent Chinese characters (and, optionally, words) the base
+tokenizer splits into pieces.
 
     python -m curation.vocab RECIPE [--workdir DIR] [--force]
 
 Counts Chinese characters in `workdir/curated/` (mono zh text, the zh side of parallel pairs, Chinese
-instruction conversations), keeps those the base tokenizer does not encode as one token, adds the
-`tokenizer.extend.max_new_tokens` most frequent with at least `min_frequency` occurrences, and writes
-`workdir/tokenizer/` (a Hugging Face tokenizer folder) and `vocab_extension.json` (docs/formats.md).
-Old ids never change; new ids follow them.
+instruction conversations), keeps those the base tokenizer does not encode as one token in running text,
+adds the `tokenizer.extend.max_new_tokens` most frequent with at least `min_frequency` occurrences and,
+with `tokenizer.extend.words.enabled`, then up to `words.max_new_words` multi-character words (jieba
+segmentation), and writes `workdir/tokenizer/` (a Hugging Face tokenizer folder) and
+`vocab_extension.json` (docs/formats.md). Old ids never change; new ids follow them. The command needs
+`tokenizer.extend.enabled: true`: the recipe, not a flag, says which tokenizer the later stages use.
 
-How a character is added depends on how the base tokenizer sees text:
+How a token is added depends on how the base tokenizer sees text:
 
 - character-level BPE (SentencePiece/LLaMA-style, `byte_fallback`): the BPE model splits every word into
-  characters before merging and falls back to bytes only for characters missing from its vocab, so the
-  character is added to the model's vocab (`method: model_vocab`), no merges needed; the tokenizer stays
-  a plain BPE with the same normalizer, pre-tokenizer and decoder.
+  characters before merging and falls back to bytes only for characters missing from its vocab, so a
+  character is added to the model's vocab (`method: model_vocab`), no merges needed, and a word gets
+  one new merge of the two tokens BPE already builds it from, ranked after every base merge; the
+  tokenizer stays a plain BPE with the same normalizer, pre-tokenizer and decoder.
 - anything else (byte-level BPE as in GPT-2/LLaMA-3, Unigram, WordPiece): the model never sees a whole
-  CJK character (byte-level splits it into bytes first), so the character is an added token, matched in
-  the raw text before pre-tokenization, also inside words (`method: added_tokens`).
+  CJK character (byte-level splits it into bytes first), so characters and words are added tokens,
+  matched in the raw text before pre-tokenization, also inside words (`method: added_tokens`).
 
 Both are checked after writing: the written folder is loaded again, every base token keeps its id,
-every new character encodes to its new id and a text of all new characters decodes back unchanged.
+every new token encodes to its new id in running text and a text of all new tokens decodes back unchanged.
 
 Recipe section `tokenizer` (read also by tokenize, train and evaluation): the tokenizer in effect is
-`workdir/tokenizer/` when this tool wrote one, else `tokenizer.path`.
+`workdir/tokenizer/` when the extension is enabled and that folder was built from the recipe's base
+tokenizer and extend settings (recorded in `vocab_extension.json`), else `tokenizer.path`; any mismatch
+is an error, never a silent mix.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import logging
 import re
 import shutil
 import sys
@@ -40,25 +48,39 @@ from pydantic import Field
 
 from common.recipe import InputPath, Recipe, RecipeError, Section
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # CJK Unified Ideographs + Extension A, compatibility ideographs, Extensions B-F (supplementary plane)
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 # CJK symbols and punctuation (without the ideographic space) and full-width forms: ，。、！？：；「」《》
 CJK_PUNCTUATION = "\u3001-\u303f\uff01-\uff65"
+WORD = re.compile(f"[{HAN}]{{2,}}")
+# the files that make a Hugging Face tokenizer folder what it is (the fingerprint of the base)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+                   "added_tokens.json", "vocab.json", "merges.txt", "vocab.txt", "chat_template.jinja")
 
 
 class VocabError(RuntimeError):
     """The extension could not be built (no curated data, or the written tokenizer failed its checks)."""
 
 
+class WordsSection(Section):
+    """`tokenizer.extend.words`: also add frequent multi-character words (jieba), after the characters."""
+
+    enabled: bool = False
+    max_new_words: int = Field(2000, ge=1, description="add at most this many words, on top of the characters")
+    min_frequency: int = Field(10, ge=1, description="a word must occur this often in the segmented text")
+    max_chars: int = Field(50_000_000, ge=1000, description="segment at most this many characters of Chinese text")
+
+
 class ExtendSection(Section):
     """`tokenizer.extend`: add frequent Chinese characters the base tokenizer splits into pieces."""
 
     enabled: bool = False
-    max_new_tokens: int = Field(8076, ge=1, description="add at most this many tokens (ChatFlow: 8,076)")
+    max_new_tokens: int = Field(8076, ge=1, description="add at most this many characters (ChatFlow: 8,076)")
     min_frequency: int = Field(5, ge=1, description="a character must occur this often in curated Chinese data")
     punctuation: bool = Field(True, description="also count CJK punctuation and full-width forms (，。？「」)")
     measure_chars: int = Field(2_000_000, ge=1000, description="characters per language for chars_per_token")
+    words: WordsSection = Field(default_factory=WordsSection)
 
 
 class TokenizerSection(Section):
@@ -69,15 +91,102 @@ class TokenizerSection(Section):
     extend: ExtendSection = Field(default_factory=ExtendSection)
 
 
-def tokenizer_in_effect(recipe: Recipe) -> Path | None:
-    """The tokenizer every stage uses (docs/formats.md): `workdir/tokenizer/` once the vocabulary
-    extension has written it, else the recipe's `tokenizer.path`; None when the recipe names none."""
-    extended = recipe.workdir / "tokenizer"
-    if (extended / "tokenizer_config.json").is_file():
-        return extended
-    if not recipe.has("tokenizer"):
+# ---------------------------------------------------------------------------------------------------
+# which tokenizer is in effect, and whether workdir/tokenizer/ still matches the recipe
+
+
+def tokenizer_files_sha256(path: Path) -> str:
+    """sha256 over the tokenizer files of a folder (not the model weights beside them)."""
+    path = Path(path)
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for name in TOKENIZER_FILES:
+        if (path / name).is_file():
+            digest.update(name.encode() + b"\0" + hashlib.sha256((path / name).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def extend_settings(extend: ExtendSection) -> dict:
+    """The `tokenizer.extend` keys that decide what is added (not `measure_chars`: only the report)."""
+    settings = {"max_new_tokens": extend.max_new_tokens, "min_frequency": extend.min_frequency,
+                "punctuation": extend.punctuation, "words.enabled": extend.words.enabled}
+    if extend.words.enabled:
+        settings.update({"words.max_new_words": extend.words.max_new_words,
+                         "words.min_frequency": extend.words.min_frequency, "words.max_chars": extend.words.max_chars})
+    return settings
+
+
+def _read_record(extended: Path) -> dict | None:
+    try:
+        record = json.loads((extended / "vocab_extension.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
         return None
-    return recipe.section("tokenizer", TokenizerSection).path
+    return record if isinstance(record, dict) else None
+
+
+def _is_built(extended: Path) -> bool:
+    return (extended / "vocab_extension.json").is_file() or (extended / "tokenizer_config.json").is_file()
+
+
+def recipe_changes(cfg: TokenizerSection, record: dict) -> list[str]:
+    """What the recipe's tokenizer section now says differently from what `record` was built from."""
+    built = record.get("built_from")
+    if built is None:  # format_version 1 recorded the base path and two settings only
+        built = {"base": record.get("base"), "base_sha256": None,
+                 "extend": {"max_new_tokens": record.get("max_new_tokens"),
+                            "min_frequency": record.get("min_frequency"), "words.enabled": False}}
+    changes = []
+    same_path = Path(str(built.get("base"))) == Path(cfg.path)
+    if built.get("base_sha256") is not None:
+        if built["base_sha256"] != tokenizer_files_sha256(cfg.path):
+            changes.append(f"tokenizer.path: the files of {cfg.path} changed" if same_path
+                           else f"tokenizer.path is {cfg.path}, was {built.get('base')}")
+    elif not same_path:
+        changes.append(f"tokenizer.path is {cfg.path}, was {built.get('base')}")
+    now, then = extend_settings(cfg.extend), built.get("extend") or {}
+    for key in now:
+        if key in then and then[key] != now[key]:
+            changes.append(f"tokenizer.extend.{key} is {json.dumps(now[key])}, was {json.dumps(then[key])}")
+    return changes
+
+
+def check_extension(recipe: Recipe) -> str | None:
+    """Why `workdir/tokenizer/` must not be used with this recipe (one line), or None when it may."""
+    extended = recipe.workdir / "tokenizer"
+    cfg = recipe.section("tokenizer", TokenizerSection)
+    rebuild = f"`python -m curation.run {recipe.path or 'RECIPE'} --force vocab`"
+    if not cfg.extend.enabled:
+        if _is_built(extended):
+            return (f"tokenizer.extend.enabled is false but {extended} holds an extended tokenizer from an earlier "
+                    f"run; {rebuild} removes it and re-tokenizes with tokenizer.path, or set tokenizer.extend.enabled: true")
+        return None
+    record_file = extended / "vocab_extension.json"
+    if not record_file.is_file():
+        return (f"tokenizer.extend.enabled is true but {record_file} does not exist; build the extension with "
+                f"`python -m curation.vocab {recipe.path or 'RECIPE'}` (curation.run does it after publish)")
+    record = _read_record(extended)
+    if record is None:
+        return f"{record_file}: not valid JSON; rebuild it with {rebuild}"
+    changes = recipe_changes(cfg, record)
+    if changes:
+        return (f"{extended} was built from another tokenizer recipe ({'; '.join(changes)}); rebuild it with "
+                f"{rebuild} (re-tokenizes too) or restore those settings")
+    return None
+
+
+def tokenizer_in_effect(recipe: Recipe) -> Path | None:
+    """The tokenizer every stage uses (docs/formats.md): `workdir/tokenizer/` when the extension is enabled
+    and was built from this recipe's tokenizer settings, `tokenizer.path` when it is disabled; None when
+    the recipe names none. Raises RecipeError (one line) when the two disagree."""
+    extended = recipe.workdir / "tokenizer"
+    if not recipe.has("tokenizer"):
+        return extended if (extended / "tokenizer_config.json").is_file() else None
+    problem = check_extension(recipe)
+    if problem is not None:
+        raise RecipeError([recipe._where(("tokenizer", "extend")) + problem], recipe.path)
+    cfg = recipe.section("tokenizer", TokenizerSection)
+    return extended if cfg.extend.enabled else cfg.path
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -114,6 +223,15 @@ def texts_by_language(doc: dict) -> Iterator[tuple[str, str]]:
         yield language, doc["text"]
 
 
+def chinese_texts(folders: Iterable[Path]) -> Iterator[str]:
+    """The texts of `folders` that are not English (what characters and words are counted on)."""
+    for folder in folders:
+        for doc in _documents(folder):
+            for language, text in texts_by_language(doc):
+                if language != "en":
+                    yield text
+
+
 def count_characters(folders: Iterable[Path], *, punctuation: bool = True) -> tuple[Counter, dict]:
     """Occurrences of every Chinese character in the Chinese text of `folders`, and what was read."""
     pattern = re.compile(f"[{HAN}{CJK_PUNCTUATION if punctuation else ''}]")
@@ -127,6 +245,32 @@ def count_characters(folders: Iterable[Path], *, punctuation: bool = True) -> tu
                     stats["chars"] += len(text)
                     counts.update(pattern.findall(text))
     return counts, stats
+
+
+def load_jieba():
+    """jieba, quiet; a VocabError that says how to install it when it is missing."""
+    try:
+        import jieba
+    except ImportError:
+        raise VocabError("tokenizer.extend.words needs the jieba word segmenter: `pip install jieba` "
+                         "(or disable tokenizer.extend.words)") from None
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def count_words(folders: Iterable[Path], max_chars: int) -> tuple[Counter, dict]:
+    """Occurrences of every word of 2+ Chinese characters (jieba) in the first `max_chars` characters of
+    the Chinese text of `folders`, and how much was segmented."""
+    jieba = load_jieba()
+    counts: Counter = Counter()
+    segmented = 0
+    for text in chinese_texts(folders):
+        if segmented >= max_chars:
+            break
+        text = text[: max_chars - segmented]
+        segmented += len(text)
+        counts.update(word for word in jieba.cut(text) if WORD.fullmatch(word))
+    return counts, {"segmented_chars": segmented}
 
 
 def measurement_texts(heldout: list[Path], curated: list[Path], limit: int) -> tuple[dict[str, list[str]], dict]:
@@ -201,16 +345,50 @@ def extension_method(tokenizer) -> str:
     return "added_tokens"
 
 
+def _without_prefix_space(component: dict | None) -> dict | None:
+    """A normalizer or pre-tokenizer spec that no longer puts a space ("▁", "Ġ") before the text."""
+    if not isinstance(component, dict):
+        return component
+    kind = component.get("type")
+    if kind == "Prepend":
+        return None
+    if kind == "Sequence":
+        key = "normalizers" if "normalizers" in component else "pretokenizers"
+        parts = [_without_prefix_space(c) for c in component.get(key, [])]
+        return {**component, key: [c for c in parts if c is not None]}
+    if kind == "Metaspace":
+        return {**component, "prepend_scheme": "never"} if "prepend_scheme" in component \
+            else {**component, "add_prefix_space": False}
+    if kind == "ByteLevel":
+        return {**component, "add_prefix_space": False}
+    return component
+
+
+def running_text_ids(tokenizer, texts: list[str]) -> list[list[int]]:
+    """The ids each text gets inside running text: encoded alone, but without the prefix space that
+    SentencePiece-style tokenizers put before the first word (LLaMA-2 encodes "鱼" alone as "▁" + bytes,
+    after another character as the bytes only)."""
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    spec["normalizer"] = _without_prefix_space(spec.get("normalizer"))
+    spec["pre_tokenizer"] = _without_prefix_space(spec.get("pre_tokenizer"))
+    bare = Tokenizer.from_str(json.dumps(spec))
+    return [encoding.ids for encoding in bare.encode_batch(list(texts), add_special_tokens=False)]
+
+
 def is_single_token(tokenizer, text: str) -> bool:
-    """Whether the tokenizer has `text` as one token of its own (SentencePiece's "▁" prefix aside)."""
-    ids = tokenizer.encode(text, add_special_tokens=False)
-    content = [i for i in ids if tokenizer.decode([i]).strip()]
-    return len(content) == 1 and tokenizer.decode(content) == text
+    """Whether the tokenizer encodes `text` as one token of its own inside running text."""
+    ids = running_text_ids(tokenizer, [text])[0]
+    return len(ids) == 1 and tokenizer.decode(ids) == text
 
 
 def split_by_base(base, counts: Counter) -> Counter:
-    """The counted characters the base tokenizer does not have as one token."""
-    return Counter({char: n for char, n in counts.items() if not is_single_token(base, char)})
+    """The counted characters (or words) the base tokenizer does not have as one token in running text."""
+    texts = sorted(counts)
+    single = {text for text, ids in zip(texts, running_text_ids(base, texts), strict=True)
+              if len(ids) == 1 and base.decode(ids) == text}
+    return Counter({text: n for text, n in counts.items() if text not in single})
 
 
 def select_new_tokens(split: Counter, max_new_tokens: int, min_frequency: int) -> list[tuple[str, int]]:
@@ -219,8 +397,61 @@ def select_new_tokens(split: Counter, max_new_tokens: int, min_frequency: int) -
     return [(char, n) for char, n in ranked if n >= min_frequency][:max_new_tokens]
 
 
-def write_extended(base, tokens: list[str], out: Path) -> str:
-    """Write `base` plus `tokens` (ids from the first free id on, in order) to `out`; returns the method."""
+def _bpe(word: str, vocab: dict[str, int], ranks: dict[tuple[str, str], int]) -> list[str] | None:
+    """The symbols a character-level BPE turns `word` into (None when a character is not in `vocab`,
+    so byte fallback would split it and no merge could join it)."""
+    if any(char not in vocab for char in word):
+        return None
+    symbols = list(word)
+    while len(symbols) > 1:
+        best = min(((ranks[pair], i) for i, pair in enumerate(zip(symbols, symbols[1:], strict=False)) if pair in ranks),
+                   default=None)
+        if best is None:
+            break
+        i = best[1]
+        symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
+    return symbols
+
+
+def plan_word_merges(base, chars: list[str], words: list[tuple[str, int]], max_new_words: int
+                     ) -> tuple[list[tuple[str, int]], list[tuple[str, str]], int]:
+    """For `model_vocab`: the words (most frequent first) that one new merge can build, the merges and
+    how many candidates no merge could build. A merge (left, right) ranked after every existing merge
+    applies only once no base merge can, so it never changes how text without both halves is segmented,
+    and it joins exactly the two tokens BPE already builds the word from. A longer word that needs a
+    shorter one first (大学生 = 大 + 学生) is retried once that one is in, so it may follow it."""
+    spec = json.loads(base.backend_tokenizer.to_str())["model"]
+    vocab = dict(spec["vocab"])
+    vocab.update({char: -1 for char in chars})
+    ranks = {tuple(m.split(" ", 1) if isinstance(m, str) else m): rank for rank, m in enumerate(spec.get("merges", []))}
+    chosen, merges, rejected = [], [], set()
+    pending = [(word, count) for word, count in words if word not in vocab]
+    while pending and len(chosen) < max_new_words:
+        retry = []
+        for word, count in pending:
+            if len(chosen) == max_new_words:
+                break
+            symbols = _bpe(word, vocab, ranks)
+            if symbols is None:
+                rejected.add(word)  # a character still needs byte fallback: no merge can join its bytes
+            elif len(symbols) != 2:
+                rejected.add(word)  # would need an intermediate token (3+ pieces)
+                retry.append((word, count))
+            else:
+                rejected.discard(word)
+                ranks[(symbols[0], symbols[1])] = len(ranks)
+                vocab[word] = -1
+                chosen.append((word, count))
+                merges.append((symbols[0], symbols[1]))
+        if len(retry) == len(pending):
+            break
+        pending = retry
+    return chosen, merges, len(rejected)
+
+
+def write_extended(base, tokens: list[str], out: Path, merges: list[tuple[str, str]] = ()) -> str:
+    """Write `base` plus `tokens` (ids from the first free id on, in order; `merges` appended after the
+    base merges, `model_vocab` only) to `out`; returns the method."""
     from tokenizers import AddedToken
 
     method = extension_method(base)
@@ -237,6 +468,9 @@ def write_extended(base, tokens: list[str], out: Path) -> str:
     vocab = spec["model"]["vocab"]
     for offset, token in enumerate(tokens):
         vocab[token] = first_id + offset
+    old_merges = spec["model"].setdefault("merges", [])
+    as_strings = bool(old_merges) and isinstance(old_merges[0], str)
+    old_merges.extend(f"{left} {right}" if as_strings else [left, right] for left, right in merges)
     spec_file.write_text(json.dumps(spec, ensure_ascii=False, indent=2), encoding="utf-8")
     (out / "tokenizer.model").unlink(missing_ok=True)  # a stale SentencePiece model must not be picked up instead
     return method
@@ -252,8 +486,13 @@ def verify(base, path: Path, added: list[dict], trust_remote_code: bool = False)
     for entry in added:
         if new_vocab.get(entry["token"]) != entry["id"]:
             raise VocabError(f"{path}: new token {entry['token']!r} has id {new_vocab.get(entry['token'])}, not {entry['id']}")
-    probe = "".join(e["token"] for e in added) + " mixed 中英 text, 鱼 and fish."
-    ids = new.encode(probe, add_special_tokens=False)
+    tokens = [e["token"] for e in added]
+    not_produced = [e["token"] for e, ids in zip(added, running_text_ids(new, tokens), strict=True) if ids != [e["id"]]]
+    if not_produced:
+        raise VocabError(f"{path}: {len(not_produced)} new tokens do not encode to their id in running text "
+                         f"(e.g. {not_produced[:3]})")
+    probe = "\n".join(tokens) + " mixed 中英 text, 鱼 and fish."
+    ids = new.backend_tokenizer.encode(probe, add_special_tokens=False).ids  # no warning past model_max_length
     unused = {e["id"] for e in added} - set(ids)
     if unused:
         raise VocabError(f"{path}: {len(unused)} new tokens are not used when encoding text that contains them")
@@ -271,11 +510,20 @@ def extend_vocabulary(recipe: Recipe, *, force: bool = False, console=None) -> d
     if not recipe.has("tokenizer"):
         raise RecipeError(["tokenizer: section is missing; vocabulary extension needs tokenizer.path"], recipe.path)
     cfg = recipe.section("tokenizer", TokenizerSection)
+    if not cfg.extend.enabled:
+        raise RecipeError([recipe._where(("tokenizer", "extend", "enabled")) + "tokenizer.extend.enabled is false: "
+                           "the recipe asks for no vocabulary extension; set it to true to build one"], recipe.path)
     workdir = recipe.workdir
     out = workdir / "tokenizer"
     if (out / "vocab_extension.json").is_file() and not force:
-        raise VocabError(f"{out} already exists; pass --force to rebuild it (then re-tokenize with "
+        record = _read_record(out)
+        changes = recipe_changes(cfg, record) if record is not None else ["its vocab_extension.json is unreadable"]
+        state = f"was built from another tokenizer recipe ({'; '.join(changes)})" if changes else "matches the recipe"
+        raise VocabError(f"{out} already exists and {state}; pass --force to rebuild it (then re-tokenize with "
                          "`python -m curation.run RECIPE --force tokenize`)")
+    words_cfg = cfg.extend.words
+    if words_cfg.enabled:
+        load_jieba()  # before minutes of counting
     curated = source_folders(workdir / "curated")
     if not curated:
         raise VocabError(f"{workdir / 'curated'}: no curated documents; run `python -m curation.run {recipe.path or 'RECIPE'}` first")
@@ -284,18 +532,34 @@ def extend_vocabulary(recipe: Recipe, *, force: bool = False, console=None) -> d
         raise VocabError(f"{workdir / 'curated'}: no Chinese characters in the curated Chinese data; nothing to add")
     base = load_tokenizer(cfg.path, cfg.trust_remote_code)
     base_vocab_size = max(base.get_vocab().values()) + 1
+    method = extension_method(base)
     split = split_by_base(base, counts)
     chosen = select_new_tokens(split, cfg.extend.max_new_tokens, cfg.extend.min_frequency)
-    added = [
-        {"token": char, "id": base_vocab_size + k, "base_ids": base.encode(char, add_special_tokens=False), "count": count}
-        for k, (char, count) in enumerate(chosen)
-    ]
+    merges: list[tuple[str, str]] = []
+    words_record = None
+    chosen_words: list[tuple[str, int]] = []
+    if words_cfg.enabled:
+        word_counts, segmented = count_words(curated, words_cfg.max_chars)
+        split_words = split_by_base(base, word_counts)
+        ranked = select_new_tokens(split_words, len(split_words), words_cfg.min_frequency)
+        skipped = 0
+        if method == "model_vocab":
+            chosen_words, merges, skipped = plan_word_merges(base, [c for c, _ in chosen], ranked, words_cfg.max_new_words)
+        else:
+            chosen_words = ranked[: words_cfg.max_new_words]
+        words_record = {**segmented, "distinct": len(word_counts), "occurrences": sum(word_counts.values()),
+                        "split_by_base": sum(split_words.values()), "covered_by_added": sum(n for _, n in chosen_words),
+                        "skipped_not_buildable": skipped}
+    new_tokens = [(text, n, "char") for text, n in chosen] + [(text, n, "word") for text, n in chosen_words]
+    base_ids = running_text_ids(base, [text for text, _, _ in new_tokens])  # no "▁" prefix: see running_text_ids
+    added = [{"token": text, "id": base_vocab_size + k, "kind": kind, "base_ids": ids, "count": n}
+             for k, ((text, n, kind), ids) in enumerate(zip(new_tokens, base_ids, strict=True))]
     texts, measured_on = measurement_texts(source_folders(workdir / "heldout"), curated, cfg.extend.measure_chars)
     before = {lang: chars_per_token(base, texts.get(lang, [])) for lang in ("zh", "en")}
 
     tmp = out.with_name(out.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
-    method = write_extended(base, [e["token"] for e in added], tmp)
+    write_extended(base, [e["token"] for e in added], tmp, merges)
     base = load_tokenizer(cfg.path, cfg.trust_remote_code)  # write_extended may have added tokens to the object
     new = verify(base, tmp, added, cfg.trust_remote_code) if added else load_tokenizer(tmp, cfg.trust_remote_code)
     result = {
@@ -306,8 +570,11 @@ def extend_vocabulary(recipe: Recipe, *, force: bool = False, console=None) -> d
         "method": method,
         "max_new_tokens": cfg.extend.max_new_tokens,
         "min_frequency": cfg.extend.min_frequency,
+        "built_from": {"base": str(cfg.path), "base_sha256": tokenizer_files_sha256(cfg.path),
+                       "extend": extend_settings(cfg.extend)},
         "counted": {**counted, "distinct": len(counts), "occurrences": sum(counts.values()),
-                    "split_by_base": sum(split.values()), "covered_by_added": sum(e["count"] for e in added)},
+                    "split_by_base": sum(split.values()), "covered_by_added": sum(n for _, n in chosen)},
+        "words": words_record,
         "added": added,
         "chars_per_token": {lang: {"before": before[lang], "after": chars_per_token(new, texts.get(lang, []))}
                             for lang in ("zh", "en")},
@@ -326,12 +593,14 @@ def print_summary(result: dict, console) -> None:
     """A short table: vocabulary sizes, coverage, characters per token before and after."""
     from rich.table import Table
 
+    n_words = sum(1 for e in result["added"] if e.get("kind") == "word")
     table = Table(title=f"vocabulary extension ({result['method']})", show_header=True)
     table.add_column("")
     table.add_column("before", justify="right")
     table.add_column("after", justify="right")
     table.add_column("ratio", justify="right")
-    table.add_row("vocab size", f"{result['base_vocab_size']:,}", f"{result['vocab_size']:,}", f"+{len(result['added']):,}")
+    table.add_row("vocab size", f"{result['base_vocab_size']:,}", f"{result['vocab_size']:,}",
+                  f"+{len(result['added']) - n_words:,} chars" + (f", +{n_words:,} words" if result.get("words") else ""))
     for lang in ("zh", "en"):
         cpt = result["chars_per_token"][lang]
         where = result["measured_on"][lang]["from"] or "no text"
@@ -346,6 +615,13 @@ def print_summary(result: dict, console) -> None:
         console.print(f"{counted['covered_by_added'] / counted['split_by_base']:.1%} of the Chinese character occurrences "
                       f"the base split into pieces are now one token; top: "
                       + " ".join(f"{e['token']}({e['count']})" for e in result["added"][:10]))
+    words = result.get("words")
+    if words:
+        share = f"{words['covered_by_added'] / words['split_by_base']:.1%}" if words["split_by_base"] else "-"
+        skipped = f"; {words['skipped_not_buildable']:,} skipped (no single merge builds them)" \
+            if result["method"] == "model_vocab" else ""
+        console.print(f"words (jieba, {words['segmented_chars']:,} chars segmented): {n_words:,} added, {share} of the "
+                      f"split word occurrences{skipped}; top: " + " ".join([f"{e['token']}({e['count']})" for e in result["added"] if e["kind"] == "word"][:10]))
     for lang in ("zh", "en"):
         if result["measured_on"][lang]["from"] == "curated":
             console.print(f"[yellow]note:[/yellow] no held-out {lang} text; chars/token {lang} measured on curated data "
@@ -353,24 +629,42 @@ def print_summary(result: dict, console) -> None:
 
 
 def enabled(ctx) -> bool:
-    """Run as a curation stage only when the recipe enables the extension."""
-    return ctx.recipe.has("tokenizer") and ctx.recipe.section("tokenizer", TokenizerSection).extend.enabled
+    """Run as a curation stage only when the recipe enables the extension. With the extension disabled, an
+    extended tokenizer left by an earlier run is an error (StageError), removed under `--force vocab`."""
+    if not ctx.recipe.has("tokenizer"):
+        return False
+    if ctx.recipe.section("tokenizer", TokenizerSection).extend.enabled:
+        return True
+    extended = ctx.workdir / "tokenizer"
+    if _is_built(extended):
+        if "vocab" in getattr(ctx, "force", ()):
+            shutil.rmtree(extended)
+        else:
+            from curation.stages import StageError
+
+            raise StageError(f"vocab: {check_extension(ctx.recipe)}")
+    return False
 
 
 def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
-    """Curation stage: extend the vocabulary unless `workdir/tokenizer/` exists (or the stage is forced)."""
+    """Curation stage: extend the vocabulary unless `workdir/tokenizer/` exists and matches the recipe
+    (or the stage is forced); one that does not match is an error."""
     from rich.console import Console
+
+    from curation.stages import StageError
 
     console = Console(stderr=True)
     written = ctx.workdir / "tokenizer" / "vocab_extension.json"
     if "vocab" not in getattr(ctx, "force", ()) and written.is_file():
-        console.print(f"[dim]        vocab: {written.parent} exists, kept (--force vocab rebuilds it)[/dim]")
+        problem = check_extension(ctx.recipe)
+        if problem is not None:
+            raise StageError(f"vocab: {problem}")
+        console.print(f"[dim]        vocab: {written.parent} exists and matches the recipe, kept "
+                      "(--force vocab rebuilds it)[/dim]")
         return inputs
     try:
         extend_vocabulary(ctx.recipe, force=True, console=console)
     except VocabError as err:
-        from curation.stages import StageError
-
         raise StageError(f"vocab: {err}") from None
     return inputs
 
@@ -378,7 +672,10 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
 def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
-    parser = argparse.ArgumentParser(prog="python -m curation.vocab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m curation.vocab", description=__doc__.splitlines()[0] + " " + __doc__.splitlines()[1],
+        epilog="Needs tokenizer.extend.enabled: true in the recipe (exit 2 otherwise). Exit 0: written; 2: recipe "
+               "or data error, or workdir/tokenizer/ exists (--force rebuilds it).")
     parser.add_argument("recipe", help="recipe YAML with a `tokenizer` section")
     parser.add_argument("--workdir", help="override the recipe's workdir")
     parser.add_argument("--force", action="store_true", help="rebuild workdir/tokenizer/ when it exists")
