@@ -98,12 +98,17 @@ GENERATION_TEMPLATE = (
 )
 
 
-@pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE])
-def test_instruction_documents_score_assistant_turns_only(tmp_path, template):
+def conversation_setup(tmp_path, template):
+    """A model whose tokenizer knows the conversation's characters, and the conversation held out."""
     text = "\n\n".join(m["content"] for m in MESSAGES)
     model = save_model(tmp_path / "m", text + "AU:", chat_template=template)
     heldout = write_heldout(tmp_path / "heldout", {"sft": ("zh", [text])}, kind="instruct", extra={"messages": MESSAGES})
-    lm = load_model(model)
+    return load_model(model), heldout
+
+
+@pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE])
+def test_instruction_documents_score_assistant_turns_only(tmp_path, template):
+    lm, heldout = conversation_setup(tmp_path, template)
     got = evaluate_perplexity(lm, heldout, ["sft"], batch_tokens=256).as_dict()["all"]
     answers = [m["content"] for m in MESSAGES if m["role"] == "assistant"]
     assert got["chars"] == sum(map(len, answers))
@@ -116,10 +121,7 @@ def test_conversations_are_scored_on_the_tokens_training_learns(tmp_path, templa
     # with the recipe's tokenize section, evaluation renders a conversation as the tokenize stage packs it
     from curation.tokenize import TokenizeSection, tokenize_source
 
-    text = "\n\n".join(m["content"] for m in MESSAGES)
-    model = save_model(tmp_path / "m", text + "AU:", chat_template=template)
-    heldout = write_heldout(tmp_path / "heldout", {"sft": ("zh", [text])}, kind="instruct", extra={"messages": MESSAGES})
-    lm = load_model(model)
+    lm, heldout = conversation_setup(tmp_path, template)
     cfg = TokenizeSection(seq_len=64)
     got = evaluate_perplexity(lm, heldout, ["sft"], batch_tokens=256, tokenize=cfg).as_dict()["all"]
     packed = tokenize_source(heldout / "sft", tmp_path / "tokens", lm.tokenizer, cfg)  # its meta.json
