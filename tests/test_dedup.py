@@ -237,6 +237,32 @@ def test_instruction_records_that_differ_in_their_numbers_are_kept(tmp_path, kee
         assert removed == {d["id"]: "i/0" for d in docs[1:] + [copy]} and read_ids(out["i"]) == ["i/0"]
 
 
+def test_instruction_records_are_shingled_in_their_own_language(tmp_path):
+    # one instruction source, records in either language: English on words (en_similarity 0.7), Chinese on
+    # characters (zh_similarity 0.6); on characters the two arithmetic templates would be 0.68 similar
+    texts = {
+        "i/41": "User: How many seconds are in 41 minutes?\nAssistant: There are 2460 seconds in 41 minutes, "
+                "since each minute has 60 seconds.",
+        "i/50": "User: How many seconds are in 50 minutes?\nAssistant: There are 3000 seconds in 50 minutes, "
+                "since each minute has 60 seconds.",
+        "i/poem": "User: Write a short poem about the sea at night, with the moon and the stars in it.\n"
+                  "Assistant: The sea at night is calm and deep, the moon above, the stars asleep.",
+        "i/poem2": "User: Write a short poem about the sea at night, with the moon and the stars in it please.\n"
+                   "Assistant: The sea at night is calm and deep, the moon above, the stars asleep.",
+        "i/zh": "User: 请用三句话介绍一下长城的历史。\nAssistant: 长城始建于春秋战国时期，秦朝把各国的长城连接起来，"
+                "明朝又大规模重修，形成了今天看到的样子。",
+        "i/zh2": "User: 请用三句话介绍一下长城的历史吧。\nAssistant: 长城始建于春秋战国时期，秦朝把各国的长城连接起来，"
+                 "明朝又大规模重修，形成了我们今天看到的样子。",
+    }
+    docs = [{"id": k, "text": t, "metadata": {"kind": "instruct"}} for k, t in texts.items()]
+    ctx = StageContext(Recipe.from_dict({"dedup": {}}, root=tmp_path), tmp_path / "work", [Source("i", "instruct", None)])
+    out = dedup.run(ctx, {"i": write_documents(tmp_path / "in", docs)})
+    removed = {e["id"]: e["metadata"] for e in read_excluded(ctx.excluded_dir("i", "near_dedup"))}
+    assert {k: m["duplicate_of"] for k, m in removed.items()} == {"i/poem2": "i/poem", "i/zh2": "i/zh"}
+    assert removed["i/poem2"]["similarity"] >= 0.7 and removed["i/zh2"]["similarity"] >= 0.6
+    assert read_ids(out["i"]) == ["i/41", "i/50", "i/poem", "i/zh"]
+
+
 def test_keep_digits_names_unknown_kinds(tmp_path):
     ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"keep_digits": ["web"]}}}, root=tmp_path), tmp_path, [])
     with pytest.raises(RecipeError, match=r"dedup.near.keep_digits"):

@@ -4,7 +4,8 @@ Reads `stages/<previous>/<source>/`, writes `stages/dedup/<source>/`; every remo
 `excluded/<source>/exact_dedup/` or `excluded/<source>/near_dedup/` with `filter_reason` and
 `duplicate_of` (the kept id). Near dedup runs per group of sources that share a kind and language
 (mono zh, mono en, parallel, instruct), so the same article in two Chinese sources is removed once.
-Chinese (and any non-English group) is shingled on characters, English on words.
+Chinese (and parallel) text is shingled on characters, English on words, and a source that may hold
+either (instruction data without a `language`) per document: characters when it holds Chinese.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from common.recipe import Section
 from curation.dedup.exact import ExactDedupFilter, find_exact_duplicates
 from curation.dedup.minhash import (
     FILES_PER_SOURCE,
+    MODES,
     MinhashClusterKeepFirst,
     NearDedupFilter,
     ShingleConfig,
@@ -133,9 +135,11 @@ def enabled(ctx) -> bool:
 
 
 def _group(source) -> tuple[str, str]:
-    """Sources deduplicated against each other, and how they are shingled."""
+    """Sources deduplicated against each other, and how they are shingled: Chinese (and parallel) text on
+    characters, English on words, sources of either language (instruction data) per document."""
     language = getattr(source, "language", None) or ("zh-en" if source.kind == "parallel" else "mixed")
-    return f"{source.kind}-{language}", ("words" if language == "en" else "chars")
+    mode = {"en": "words", "mixed": "auto"}.get(language, "chars")
+    return f"{source.kind}-{language}", mode
 
 
 def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
@@ -192,8 +196,9 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
     _, mode = _group(specs[names[0]])
     shingles = ShingleConfig(
         mode=mode,
-        n_grams=near.zh_ngram if mode == "chars" else near.en_ngram,
+        n_grams=near.en_ngram if mode == "words" else near.zh_ngram,
         keep_digits=specs[names[0]].kind in near.keep_digits,
+        word_n_grams=near.en_ngram,
     )
     signatures, bucket_dir, clusters = (str(work / part) for part in ("signatures", "buckets", "clusters"))
     offsets = {name: position * FILES_PER_SOURCE for position, name in enumerate(names)}
@@ -207,7 +212,8 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
     buckets = MinhashDedupBuckets(signatures, bucket_dir, config=config)
     if not run_pipeline(ctx, [buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers):
         return False
-    cluster = MinhashClusterKeepFirst(bucket_dir, clusters, signatures, similarity=near.similarity(mode))
+    thresholds = {mode: near.similarity(mode) for mode in MODES}
+    cluster = MinhashClusterKeepFirst(bucket_dir, clusters, signatures, similarity=thresholds)
     if not run_pipeline(ctx, [cluster], stage="dedup", source=f"clusters/{group}"):
         return False
     for name in names:

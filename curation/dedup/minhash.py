@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
@@ -42,6 +43,7 @@ from curation.dedup.shingles import (
     BottomKSketcher,
     MinHasher,
     Mode,
+    has_cjk,
     sketch_similarity,
     text_ngrams,
 )
@@ -49,18 +51,30 @@ from curation.dedup.shingles import (
 FILES_PER_SOURCE = 1000  # file_id = source position * FILES_PER_SOURCE + rank
 
 
+MODES: tuple[Mode, ...] = ("chars", "words")  # a document's shingle mode, stored as its index here
+
+
 @dataclass(frozen=True)
 class ShingleConfig:
-    """What a document's shingles are: character or word n-grams of the normalised text."""
+    """What a document's shingles are: character or word n-grams of the normalised text. With mode
+    "auto" (sources whose records are in either language, such as instruction data) each document is
+    shingled on characters when it holds Chinese and on words otherwise."""
 
-    mode: Mode = "chars"
-    n_grams: int = 5
+    mode: Mode | Literal["auto"] = "chars"
+    n_grams: int = 5  # characters (chars) or words (words) per shingle
     keep_digits: bool = False  # datatrove maps every run of digits to 0; True keeps the numbers
+    word_n_grams: int = 5  # mode "auto": words per shingle for a document without Chinese
+
+    def of(self, text: str) -> tuple[Mode, int]:
+        """The shingle mode and n-gram size for one document."""
+        if self.mode != "auto":
+            return self.mode, self.n_grams
+        return ("chars", self.n_grams) if has_cjk(text) else ("words", self.word_n_grams)
 
 
 class ShingleMinhashSignature(PipelineStep):
     """MinHash signatures from character (zh) or word (en) n-grams, in datatrove's signature format, and
-    a bottom-k sketch per document for verification."""
+    a bottom-k sketch and the shingle mode per document for verification."""
 
     type = "🫂 - DEDUP"
     name = "🎯 MinHash signatures (shingles)"
@@ -88,6 +102,7 @@ class ShingleMinhashSignature(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         file_id = self.file_id_offset + rank
         ids: list[str] = []
+        modes: list[int] = []
         signatures: list[np.ndarray] = []
         sketches: list[np.ndarray] = []
         doc_indices: list[np.ndarray] = []
@@ -106,7 +121,9 @@ class ShingleMinhashSignature(PipelineStep):
             for doc_idx, doc in enumerate(data):
                 self.stat_update(StatHints.total)
                 ids.append(str(doc.id))
-                shingles = text_ngrams(doc.text, self.shingles.mode, self.shingles.n_grams, keep_digits=self.shingles.keep_digits)
+                mode, n_grams = self.shingles.of(doc.text)
+                modes.append(MODES.index(mode))
+                shingles = text_ngrams(doc.text, mode, n_grams, keep_digits=self.shingles.keep_digits)
                 if shingles.size:
                     batch.append(shingles)
                     batch_idx.append(doc_idx)
@@ -116,6 +133,8 @@ class ShingleMinhashSignature(PipelineStep):
                     self.stat_update("no_shingles")
             flush()
             self._write(file_id, signatures, sketches, doc_indices, ids)
+            with self.output_folder.open(f"modes/{file_id:05d}.npy", mode="wb") as f:
+                np.save(f, np.asarray(modes, dtype=np.uint8))
         return
         yield  # a generator step that forwards nothing
 
@@ -142,42 +161,52 @@ class ShingleMinhashSignature(PipelineStep):
 
 
 class Sketches:
-    """Bottom-k sketches written by `ShingleMinhashSignature`, per file, memory-mapped when local."""
+    """Bottom-k sketches and shingle modes written by `ShingleMinhashSignature`, per file, memory-mapped
+    when local."""
 
     def __init__(self, folder: DataFolderLike):
         self.folder = get_datafolder(folder)
-        self._files: dict[int, np.ndarray] = {}
+        self._files: dict[tuple[str, int], np.ndarray] = {}
 
-    def file(self, file_id: int) -> np.ndarray:
-        if file_id not in self._files:
-            name = f"sketch/{file_id:05d}.npy"
+    def file(self, file_id: int, part: str = "sketch") -> np.ndarray:
+        if (part, file_id) not in self._files:
+            name = f"{part}/{file_id:05d}.npy"
             if not self.folder.exists(name):
                 raise FileNotFoundError(
-                    f"{self.folder.resolve_paths(name)}: no sketches (written by an older version?); "
+                    f"{self.folder.resolve_paths(name)}: not written (by an older version?); "
                     "rerun the stage with --force dedup"
                 )
             if isinstance(self.folder.fs, LocalFileSystem):
-                self._files[file_id] = np.load(self.folder.resolve_paths(name), mmap_mode="r")
+                self._files[part, file_id] = np.load(self.folder.resolve_paths(name), mmap_mode="r")
             else:
                 with self.folder.open(name, "rb") as f:
-                    self._files[file_id] = np.load(io.BytesIO(f.read()))
-        return self._files[file_id]
+                    self._files[part, file_id] = np.load(io.BytesIO(f.read()))
+        return self._files[part, file_id]
 
-    def rows(self, nodes: np.ndarray) -> np.ndarray:
-        """Sketches of (file, doc) nodes given as an (n, 2) array, one row per node."""
-        out = np.empty((len(nodes), 0), dtype=np.uint32)
+    def rows(self, nodes: np.ndarray, part: str = "sketch") -> np.ndarray:
+        """Sketches (or modes) of (file, doc) nodes given as an (n, 2) array, one row per node."""
+        out = None
         for file_id in np.unique(nodes[:, 0]):
             picked = np.flatnonzero(nodes[:, 0] == file_id)
             picked = picked[np.argsort(nodes[picked, 1], kind="stable")]  # in file order: sequential reads
-            signatures = self.file(int(file_id))
-            if out.shape[1] != signatures.shape[1]:
-                out = np.empty((len(nodes), signatures.shape[1]), dtype=np.uint32)
-            out[picked] = signatures[nodes[picked, 1]]
-        return out
+            values = self.file(int(file_id), part)
+            if out is None:
+                out = np.empty((len(nodes), *values.shape[1:]), dtype=values.dtype)
+            out[picked] = values[nodes[picked, 1]]
+        return out if out is not None else np.zeros((0,), dtype=np.uint8)
 
     def similarity(self, nodes_a: np.ndarray, nodes_b: np.ndarray) -> np.ndarray:
         """Estimated Jaccard similarity of each pair of nodes."""
         return sketch_similarity(self.rows(nodes_a), self.rows(nodes_b))
+
+
+Thresholds = float | None | dict[str, float | None]
+
+
+def _threshold_table(similarity: Thresholds) -> np.ndarray:
+    """Per shingle mode (index in MODES), the similarity a pair needs; -1 where every candidate counts."""
+    per_mode = similarity if isinstance(similarity, dict) else {mode: similarity for mode in MODES}
+    return np.array([-1.0 if per_mode.get(mode) is None else float(per_mode[mode]) for mode in MODES], np.float32)
 
 
 DUPOF = np.dtype([("doc", "<u4"), ("kept_file", "<u4"), ("kept_doc", "<u4"), ("similarity", "<f4")])
@@ -187,7 +216,9 @@ PAIR = np.dtype([("file_a", "<u4"), ("doc_a", "<u4"), ("file_b", "<u4"), ("doc_b
 class MinhashClusterKeepFirst(PipelineStep):
     """Verifies the candidate pairs on their bottom-k sketches, joins the verified pairs into clusters, and
     decides in (file, doc) order which documents of a cluster go: a document is removed when it is a near
-    duplicate (estimated Jaccard >= `similarity`) of a document of its cluster that is kept, and it names
+    duplicate (estimated Jaccard >= `similarity`, which may differ per shingle mode: {"chars": 0.6,
+    "words": 0.7}; documents shingled differently are never duplicates) of a document of its cluster
+    that is kept, and it names
     the most similar such document. So every removed document is within the threshold of the document it
     names, and a chain A~B~C with A and C too far apart keeps A and C (union-find alone, datatrove's
     cluster step, would drop C for a document it does not resemble). With `similarity` None every
@@ -204,13 +235,13 @@ class MinhashClusterKeepFirst(PipelineStep):
         input_folder: DataFolderLike,
         output_folder: DataFolderLike,
         signatures_folder: DataFolderLike,
-        similarity: float | None = None,
+        similarity: Thresholds = None,
     ):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
         self.output_folder = get_datafolder(output_folder)
         self.sketches = Sketches(signatures_folder)
-        self.similarity = similarity
+        self.thresholds = _threshold_table(similarity)
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """Distinct candidate pairs as two (n, 2) arrays of (file, doc), the smaller node first. A pair
@@ -242,8 +273,9 @@ class MinhashClusterKeepFirst(PipelineStep):
             with self.output_folder.open("candidates.pairs", mode="wb") as f:
                 f.write(pairs.tobytes())
             self.stat_update("candidate_pairs", value=len(pairs))
-            if self.similarity is not None:
-                pairs = pairs[similarity >= self.similarity]
+            if len(pairs):
+                mode_a, mode_b = self.sketches.rows(earlier, "modes"), self.sketches.rows(later, "modes")
+                pairs = pairs[(mode_a == mode_b) & (similarity >= self.thresholds[mode_a])]
             self.stat_update("verified_pairs", value=len(pairs))
             kept_of: dict[tuple[int, int], tuple[int, int, float]] = {}
             for cluster in _connected(pairs):
@@ -264,13 +296,14 @@ class MinhashClusterKeepFirst(PipelineStep):
         of a node already kept, naming the most similar one, and kept otherwise. The candidate pairs alone
         would not do: datatrove's bucket stage pairs a run of equal band signatures A, B, C as A-B and
         B-C, so A-C, the pair that says C goes, may never be a candidate."""
-        sketches = self.sketches.rows(cluster)
+        sketches, modes = self.sketches.rows(cluster), self.sketches.rows(cluster, "modes")
         kept = [0]
         removed = {}
         for i in range(1, len(cluster)):
             similarity = sketch_similarity(sketches[kept], np.repeat(sketches[i : i + 1], len(kept), axis=0))
+            similarity[modes[kept] != modes[i]] = -2.0  # shingled differently: not comparable
             best = int(np.argmax(similarity))  # the first (earliest kept) among equally similar ones
-            if self.similarity is None or similarity[best] >= self.similarity:
+            if similarity[best] >= self.thresholds[modes[i]]:  # -1 without a threshold: any comparable one
                 file_id, doc = cluster[kept[best]]
                 removed[tuple(cluster[i].tolist())] = (int(file_id), int(doc), float(similarity[best]))
             else:
