@@ -330,7 +330,7 @@ def test_sketches_estimate_jaccard_exactly_below_k_and_closely_above(data):
         assert np.array_equal(np.unique(row), expected) and np.all(np.diff(row.astype(np.int64)) >= 0)
     estimate = float(sketch_similarity(sketches[:1], sketches[1:])[0])
     truth = set_jaccard(a, b)
-    if np.unique(a).size <= 64 and np.unique(b).size <= 64:
+    if np.unique(a).size < 64 and np.unique(b).size < 64:  # a full sketch may hold only part of its set
         assert estimate == pytest.approx(truth, abs=1e-6)
     else:  # at least 64 values: standard deviation <= 0.0625, so 0.35 is more than 5.5 of them
         assert abs(estimate - truth) < 0.35

@@ -200,7 +200,7 @@ class BottomKSketcher:
     Verification reads these instead of the MinHash signature: a batch's sketches cost one sort of
     (document, hash) keys, where the signature costs one numpy pass over all shingles per hash, so a
     sketch can hold more values than the signature and estimate the Jaccard similarity more precisely
-    (`sketch_similarity`), exactly for documents with at most k distinct shingles.
+    (`sketch_similarity`), exactly for documents with fewer than k distinct shingles.
     """
 
     def __init__(self, k: int, seed: int = 1):
