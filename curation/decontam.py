@@ -200,8 +200,8 @@ class DecontaminationFilter(PipelineStep):
 
 
 def validate(ctx) -> None:
-    """Before any stage runs: every evaluation file exists and parses, so a bad one is found in seconds,
-    not after filtering and dedup."""
+    """Before any stage runs: the `decontamination` section, and every evaluation file exists and parses,
+    so a bad one is found in seconds, not after filtering and dedup."""
     cfg = ctx.recipe.section("decontamination", DecontaminationSection)
     if cfg.enabled:
         for path in eval_file_list(cfg.eval_files):

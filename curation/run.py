@@ -37,32 +37,20 @@ STAGES: list[tuple[str, str, tuple[str, ...]]] = [
     ("tokenize", "curation.tokenize", ()),
 ]
 
-# Recipe sections read by the stages, validated before the first stage runs so that a typo in
-# `tokenize` is reported at once, not after hours of filtering: (section, module, model class).
-SECTIONS: list[tuple[str, str, str]] = [
-    ("dedup", "curation.dedup", "DedupSection"),
-    ("decontamination", "curation.decontam", "DecontaminationSection"),
-    ("tokenizer", "curation.vocab", "TokenizerSection"),
-    ("tokenize", "curation.tokenize", "TokenizeSection"),
-]
-
-
 def validate_recipe(ctx: StageContext) -> None:
-    """Every stage section present in the recipe, all problems at once; then each stage's own checks
-    (`validate(ctx)`, e.g. that the evaluation files parse)."""
+    """Before the first stage runs, so that a typo in `tokenize` is reported at once, not after hours of
+    filtering: every stage's `validate(ctx)` (its recipe section, and e.g. that the evaluation files
+    parse), with the recipe problems of all sections reported together."""
     problems: list[str] = []
-    for section, module_name, model in SECTIONS:
-        if ctx.recipe.has(section):
+    for _, module_name, _ in STAGES:
+        module = importlib.import_module(module_name)
+        if hasattr(module, "validate"):
             try:
-                ctx.recipe.section(section, getattr(importlib.import_module(module_name), model))
+                module.validate(ctx)
             except RecipeError as err:
                 problems += err.problems
     if problems:
         raise RecipeError(problems, ctx.recipe.path)
-    for _, module_name, _ in STAGES:
-        module = importlib.import_module(module_name)
-        if hasattr(module, "validate") and (not hasattr(module, "enabled") or module.enabled(ctx)):
-            module.validate(ctx)
 
 
 # Logs and CI are not terminals: give the funnel table room instead of Rich's 80-column default.

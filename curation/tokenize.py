@@ -368,6 +368,12 @@ def tokenize_source(folder: Path, out: Path, tokenizer, cfg: TokenizeSection, *,
     return meta
 
 
+def validate(ctx) -> None:
+    """The recipe's `tokenize` section (curation.run checks it before any stage runs)."""
+    if ctx.recipe.has("tokenize"):
+        ctx.recipe.section("tokenize", TokenizeSection)
+
+
 def enabled(ctx) -> bool:
     """Whether the recipe runs this stage."""
     return ctx.recipe.has("tokenizer") and ctx.recipe.section("tokenize", TokenizeSection).enabled

@@ -377,17 +377,20 @@ def running_text_ids(tokenizer, texts: list[str]) -> list[list[int]]:
     return [encoding.ids for encoding in bare.encode_batch(list(texts), add_special_tokens=False)]
 
 
+def single_tokens(tokenizer, texts: list[str]) -> set[str]:
+    """The texts the tokenizer encodes as one token of their own inside running text."""
+    return {text for text, ids in zip(texts, running_text_ids(tokenizer, texts), strict=True)
+            if len(ids) == 1 and tokenizer.decode(ids) == text}
+
+
 def is_single_token(tokenizer, text: str) -> bool:
     """Whether the tokenizer encodes `text` as one token of its own inside running text."""
-    ids = running_text_ids(tokenizer, [text])[0]
-    return len(ids) == 1 and tokenizer.decode(ids) == text
+    return text in single_tokens(tokenizer, [text])
 
 
 def split_by_base(base, counts: Counter) -> Counter:
     """The counted characters (or words) the base tokenizer does not have as one token in running text."""
-    texts = sorted(counts)
-    single = {text for text, ids in zip(texts, running_text_ids(base, texts), strict=True)
-              if len(ids) == 1 and base.decode(ids) == text}
+    single = single_tokens(base, sorted(counts))
     return Counter({text: n for text, n in counts.items() if text not in single})
 
 
@@ -628,22 +631,18 @@ def print_summary(result: dict, console) -> None:
                           "(the data the characters were chosen from, so optimistic)")
 
 
+def validate(ctx) -> None:
+    """The recipe's `tokenizer` section (curation.run checks it before any stage runs)."""
+    if ctx.recipe.has("tokenizer"):
+        ctx.recipe.section("tokenizer", TokenizerSection)
+
+
 def enabled(ctx) -> bool:
-    """Run as a curation stage only when the recipe enables the extension. With the extension disabled, an
-    extended tokenizer left by an earlier run is an error (StageError), removed under `--force vocab`."""
+    """Run as a curation stage when the recipe enables the extension, or when it does not but an extended
+    tokenizer from an earlier run is left (which `run` then refuses, or removes under `--force vocab`)."""
     if not ctx.recipe.has("tokenizer"):
         return False
-    if ctx.recipe.section("tokenizer", TokenizerSection).extend.enabled:
-        return True
-    extended = ctx.workdir / "tokenizer"
-    if _is_built(extended):
-        if "vocab" in getattr(ctx, "force", ()):
-            shutil.rmtree(extended)
-        else:
-            from curation.stages import StageError
-
-            raise StageError(f"vocab: {check_extension(ctx.recipe)}")
-    return False
+    return ctx.recipe.section("tokenizer", TokenizerSection).extend.enabled or _is_built(ctx.workdir / "tokenizer")
 
 
 def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
@@ -655,7 +654,14 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
 
     console = Console(stderr=True)
     written = ctx.workdir / "tokenizer" / "vocab_extension.json"
-    if "vocab" not in getattr(ctx, "force", ()) and written.is_file():
+    forced = "vocab" in getattr(ctx, "force", ())
+    if not ctx.recipe.section("tokenizer", TokenizerSection).extend.enabled:  # a stale extended tokenizer
+        if not forced:
+            raise StageError(f"vocab: {check_extension(ctx.recipe)}")
+        shutil.rmtree(written.parent)
+        console.print(f"[dim]        vocab: extension disabled, {written.parent} removed[/dim]")
+        return inputs
+    if not forced and written.is_file():
         problem = check_extension(ctx.recipe)
         if problem is not None:
             raise StageError(f"vocab: {problem}")

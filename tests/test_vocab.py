@@ -428,11 +428,13 @@ def test_curation_stage_refuses_a_stale_tokenizer_until_forced(tmp_path):
     # extension switched off: the stage refuses the stale folder, `--force vocab` removes it
     off = Recipe.from_dict({"workdir": "work", "tokenizer": {"path": str(base_path)}}, root=tmp_path)
     ctx = SimpleNamespace(recipe=off, workdir=off.workdir, force=set())
+    assert vocab.enabled(ctx)  # the stage runs, to say so
     with pytest.raises(StageError, match="tokenizer.extend.enabled is false but .* holds an extended tokenizer"):
-        vocab.enabled(ctx)
+        vocab.run(ctx, {})
     ctx.force = {"vocab", "tokenize"}
-    assert not vocab.enabled(ctx)
+    vocab.run(ctx, {})
     assert not (off.workdir / "tokenizer").exists() and tokenizer_in_effect(off) == base_path
+    assert not vocab.enabled(ctx)
 
 
 def test_command_refuses_a_recipe_with_extension_disabled(tmp_path, capsys):

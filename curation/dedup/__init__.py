@@ -31,7 +31,7 @@ from curation.dedup.minhash import (
 )
 from curation.io import DOCUMENT_SCHEMA, documents_reader, documents_writer, excluded_writer
 
-__all__ = ["DedupSection", "NearDedupSection", "enabled", "ensure_documents", "run", "run_pipeline"]
+__all__ = ["DedupSection", "NearDedupSection", "enabled", "ensure_documents", "run", "run_pipeline", "validate"]
 
 
 class NearDedupSection(Section):
@@ -127,6 +127,11 @@ def clear_forced(ctx, stage: str) -> None:
     if stage in getattr(ctx, "force", ()):
         for folder in (ctx.workdir / "stages" / f"{stage}.work", ctx.workdir / "logs" / stage):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def validate(ctx) -> None:
+    """The recipe's `dedup` section (curation.run checks it before any stage runs)."""
+    ctx.recipe.section("dedup", DedupSection)
 
 
 def enabled(ctx) -> bool:
