@@ -113,7 +113,17 @@ def run_seed(args, seed: int) -> dict:
         candidates = candidate_pairs(f"{tmp}/ours_dups")
         ours_pairs = verified_pairs(f"{tmp}/ours_clusters", args.similarity)
         stock_pairs = candidate_pairs(f"{tmp}/stock_dups")
+        estimates = np.fromfile(f"{tmp}/ours_clusters/candidates.pairs", dtype=PAIR)
+        estimate = {(int(p["doc_a"]), int(p["doc_b"])): float(p["similarity"]) for p in estimates}
+    missed = []  # stock's pairs that ours does not remove, and why: their exact similarities
+    for a, b in sorted(stock_pairs - ours_pairs):
+        ours_j = jaccard(text_ngrams(docs[a].text, "chars", args.ngram), text_ngrams(docs[b].text, "chars", args.ngram))
+        stock_j = jaccard(np.asarray(stock.get_shingles(docs[a].text)).ravel(),
+                          np.asarray(stock.get_shingles(docs[b].text)).ravel())
+        missed.append({"pair": f"{a}-{b}", "ours_exact": ours_j, "ours_estimate": estimate.get((a, b)),
+                       "stock_exact": stock_j, "stock_probability": 1 - (1 - stock_j**8) ** 14})
     return {
+        "missed": missed,
         "seed": seed, "docs": len(docs), "mb": mb, "planted": len(planted),
         "ours_s": t_ours, "stock_s": t_stock, "ours_rest_s": t_ours_rest, "stock_rest_s": t_stock_rest,
         "candidates": len(candidates),
@@ -205,6 +215,17 @@ def main() -> None:
               f"{r['stock_planted']}/{r['planted']} | {r['ours_unplanted']} | {r['stock_unplanted']} | "
               f"{r['stock_missed_by_ours']} of {r['stock_pairs']} |")
     print(f"candidate pairs from our bands (before verification): {[r['candidates'] for r in results]}")
+    missed = [(r["seed"], m) for r in results for m in r["missed"]]
+    if missed:
+        print("\nstock pairs ours misses (exact Jaccard from the shingle sets; stock finds a pair with probability "
+              "1 - (1 - s^8)^14):")
+        print("| seed | pair | exact char n-gram Jaccard | our sketch estimate (none: not a candidate) | "
+              "jieba word 5-gram Jaccard | probability stock finds it |")
+        print("|---|---|---|---|---|---|")
+        for seed, m in missed:
+            est = "none" if m["ours_estimate"] is None else f"{m['ours_estimate']:.3f}"
+            print(f"| {seed} | {m['pair']} | {m['ours_exact']:.3f} | {est} | {m['stock_exact']:.3f} | "
+                  f"{m['stock_probability']:.3f} |")
 
 
 if __name__ == "__main__":
