@@ -73,7 +73,8 @@ def run_ours(data: Path, lang: str, out: Path) -> None:
     from datatrove.executor import LocalPipelineExecutor
 
     from common.recipe import Recipe
-    from curation.config import load_curation, load_sources
+    from common.sources import load_sources
+    from curation.config import load_curation
     from curation.filter_stage import build_pipeline
     from curation.stages import StageContext
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not bench/: its files would shadow the packages (and stdlib modules) they are named after
 
-from curation.io import iter_documents, iter_excluded  # noqa: E402
+from common.documents import iter_documents, iter_excluded  # noqa: E402
 
 FILES = {
     "zh_web": "zh_web.jsonl.gz", "zh_wiki": "zh_wiki.parquet", "en_web": "en_web.jsonl.zst",

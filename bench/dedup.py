@@ -29,7 +29,7 @@ from datatrove.utils.hashing import HashConfig  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from curation.dedup import NearDedupSection  # noqa: E402
-from curation.dedup.minhash import PAIR, MinhashClusterKeepFirst, ShingleConfig, ShingleMinhashSignature  # noqa: E402
+from curation.dedup.minhash import PAIR, MinhashClusterKeepFirst, ShingleMinhashSignature, Shingling  # noqa: E402
 from curation.dedup.shingles import BottomKSketcher, sketch_similarity, text_ngrams  # noqa: E402
 
 # common characters and words so jieba finds real words; sentences from a small vocabulary
@@ -95,7 +95,7 @@ def run_seed(args, seed: int) -> dict:
     stock_config = MinhashConfig(hash_config=HashConfig(precision=64, hash_fc="sha1"))
     ours_config = MinhashConfig(num_buckets=args.bands, hashes_per_bucket=args.rows, hash_config=HashConfig(precision=64))
     with tempfile.TemporaryDirectory() as tmp:
-        ours = ShingleMinhashSignature(f"{tmp}/ours", ours_config, ShingleConfig("chars", args.ngram), sketch_size=args.sketch)
+        ours = ShingleMinhashSignature(f"{tmp}/ours", ours_config, Shingling("chars", args.ngram), sketch_size=args.sketch)
         stock = MinhashDedupSignature(f"{tmp}/stock", config=stock_config, language="zh")
         stock.get_shingles("预热")  # load jieba's dictionary outside the timing
         text_ngrams("预热", "chars", args.ngram)  # and build our normalisation table

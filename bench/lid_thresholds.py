@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # not bench/: its files shadow packages and stdlib modules
 
-from curation.config import NormalizeConfig  # noqa: E402
+from curation.config import NormalizeSection  # noqa: E402
 from curation.lid import OfflineLID176, language_score  # noqa: E402
 from curation.normalize import Normalizer  # noqa: E402
 
@@ -62,7 +62,7 @@ def main() -> None:
     print("|---|---|---|---|" + "---|" * len(THRESHOLDS))
     for name, language in (("zh_web.jsonl.gz", "zh"), ("en_web.jsonl.zst", "en")):
         file_labels = labels.get(name, {})
-        norm = Normalizer(NormalizeConfig(), chinese=language == "zh")
+        norm = Normalizer(NormalizeSection(), chinese=language == "zh")
         scores: dict[str, list[float]] = defaultdict(list)
         for record in records(name):
             text = norm.fix(record["text"], chinese=language == "zh")

@@ -53,7 +53,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curation.vocab import HAN, source_folders, texts_by_language  # noqa: E402
+from common.text import HAN  # noqa: E402
+from curation.vocab import source_folders, texts_by_language  # noqa: E402
 
 # installed packages whose docstrings top up the English text, in this order, until --english-mb
 ENGLISH_PACKAGES = ("numpy", "pandas", "scipy", "transformers", "torch", "sympy")
@@ -90,7 +91,7 @@ def load_bench_tokenization():
 
 def curated_texts(curated: Path, language: str, only: str | None = None) -> Iterator[str]:
     """The `language` texts of the curated demo (mono documents, that side of pairs; no conversations)."""
-    from curation.io import iter_documents
+    from common.documents import iter_documents
 
     for folder in source_folders(curated):
         if only is not None and folder.name != only:
@@ -330,7 +331,7 @@ def throughput(bench, tokenizers: dict[str, Path], megabytes: float, seq_len: in
     """bench/tokenization.py's three methods for every tokenizer, on one corpus of `megabytes` of demo text."""
     from loguru import logger
 
-    from curation.tokenize import TokenizeSection
+    from common.encoding import TokenizeSection
 
     logger.disable("datatrove")  # its per-file INFO lines
     n_bytes, by_lang = bench.build_corpus(tmp / "curated", megabytes)

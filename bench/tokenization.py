@@ -37,9 +37,10 @@ import zstandard  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common.encoding import TokenizeSection  # noqa: E402
 from common.tokens import TokenShard  # noqa: E402
 from curation.io import documents_reader  # noqa: E402
-from curation.tokenize import TokenizeSection, tokenize_source  # noqa: E402
+from curation.tokenize import tokenize_source  # noqa: E402
 from tests.curation_helpers import write_documents  # noqa: E402
 
 DEMO = ROOT / "recipes" / "demo_data"

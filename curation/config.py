@@ -1,133 +1,25 @@
-"""The `sources` and `curation` sections of a recipe (filter stage), validated with pydantic.
+"""The `curation` section of a recipe (filter stage), validated with pydantic (`sources`: common.sources).
 
 Every default here is documented in docs/recipes.md together with the measurement it came from.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, RootModel, field_validator, model_validator
+from pydantic import Field
 
-from common.recipe import InputPath, Recipe, RecipeError, Section
-
-Format = Literal["jsonl", "parquet", "tsv", "csv", "hf_disk", "hf_hub"]
+from common.recipe import Recipe, Section
 
 
-class InputSpec(Section):
-    """Where a source's records come from: local files (a file, a folder or a glob) or a hub dataset."""
-
-    path: InputPath | None = None  # a file or a folder (all matching files inside)
-    glob: str | None = None  # inside `path` when it is a folder, e.g. "*.jsonl.gz"
-    format: Format | None = None  # default: inferred from the file names
-    hub: str | None = None  # Hugging Face dataset name (format hf_hub); cannot be used offline
-    subset: str | None = None
-    split: str = "train"
-    columns: list[str] | None = None  # tsv/csv without a header row: the column names, in order
-    delimiter: str | None = None  # tsv/csv: default tab for tsv, comma for csv
-    limit: int = -1  # read at most this many records per task (debugging)
-
-    @model_validator(mode="after")
-    def _one_location(self) -> InputSpec:
-        if (self.path is None) == (self.hub is None):
-            raise ValueError("give exactly one of `path` (local files) or `hub` (a Hugging Face dataset name)")
-        if self.hub is not None:
-            self.format = "hf_hub"
-        elif self.format is None:
-            self.format = infer_format(self.path, self.glob)
-        return self
-
-    def files(self) -> list[Path]:
-        """The local input files, sorted (empty for hub datasets and datasets saved on disk)."""
-        if self.path is None or self.format == "hf_disk":
-            return []
-        if self.path.is_file():
-            return [self.path]
-        pattern = self.glob or f"**/*{_EXTENSIONS[self.format][0]}*"
-        return sorted(p for p in self.path.glob(pattern) if p.is_file() and not p.name.startswith("."))
-
-
-_EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "jsonl": (".jsonl", ".json", ".ndjson"),
-    "parquet": (".parquet",),
-    "tsv": (".tsv",),
-    "csv": (".csv",),
-}
-
-
-def infer_format(path: Path, glob: str | None) -> str:
-    """The input format from a file name (compression suffixes .gz/.zst ignored) or a dataset folder."""
-    if path.is_dir() and glob is None:
-        if (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
-            return "hf_disk"
-        names = [p.name for p in path.iterdir() if p.is_file()]
-    else:
-        names = [glob or path.name]
-    for name in names:
-        stem = name.removesuffix(".gz").removesuffix(".zst").removesuffix(".zstd")
-        for fmt, exts in _EXTENSIONS.items():
-            if stem.endswith(exts):
-                return fmt
-    raise ValueError(f"cannot tell the format of {path}: set `format` (one of jsonl, parquet, tsv, csv, hf_disk)")
-
-
-class _SourceBase(Section):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
-    input: InputSpec
-    id_field: str | None = "id"  # used as the document id when present; else <source>/<file>/<record>
-    tasks: int | None = Field(default=None, ge=1)  # datatrove tasks for this source (default: curation.tasks)
-
-
-class MonoSource(_SourceBase):
-    """Monolingual text in one language."""
-
-    kind: Literal["mono"]
-    language: Literal["zh", "en"]
-    text_field: str = "text"
-
-
-class ParallelSource(_SourceBase):
-    """Chinese–English pairs; each side is checked separately."""
-
-    kind: Literal["parallel"]
-    zh_field: str = "zh"
-    en_field: str = "en"
-
-
-class InstructSource(_SourceBase):
-    """Instruction data in alpaca, sharegpt or role/content messages form, normalised to messages."""
-
-    kind: Literal["instruct"]
-    schema_: Literal["auto", "alpaca", "sharegpt", "messages"] = Field(default="auto", alias="schema")
-    language: Literal["zh", "en", "mixed"] = "mixed"
-
-
-SourceSpec = Annotated[MonoSource | ParallelSource | InstructSource, Field(discriminator="kind")]
-
-
-class Sources(RootModel[list[SourceSpec]]):
-    @field_validator("root")
-    @classmethod
-    def _unique_names(cls, sources: list) -> list:
-        if not sources:
-            raise ValueError("at least one source is needed")
-        seen: set[str] = set()
-        for source in sources:
-            if source.name in seen:
-                raise ValueError(f"source name '{source.name}' is used twice")
-            seen.add(source.name)
-        return sources
-
-
-class NormalizeConfig(Section):
+class NormalizeSection(Section):
     fix_unicode: bool = True  # ftfy: mojibake, broken escapes
     strip_control_chars: bool = True  # C0/C1 controls except newline and tab
     traditional_to_simplified: bool = True  # OpenCC t2s on Chinese text (mono zh, zh side, instructions)
     opencc_config: str = "t2s"
 
 
-class LanguageIDConfig(Section):
+class LanguageIDSection(Section):
     """fastText lid.176 language identification; thresholds per expected language."""
 
     enabled: bool = True
@@ -138,7 +30,7 @@ class LanguageIDConfig(Section):
     instruct_threshold: float | None = None
 
 
-class ChineseQualityConfig(Section):
+class ChineseQualitySection(Section):
     """Character-based heuristics for Chinese (FineWeb-2 cmn_Hani-style), run on characters, not words."""
 
     enabled: bool = True
@@ -161,7 +53,7 @@ class ChineseQualityConfig(Section):
     new_line_ratio: float = 0.3
 
 
-class EnglishQualityConfig(Section):
+class EnglishQualitySection(Section):
     """datatrove's Gopher, C4 and FineWeb filters with their published English defaults."""
 
     enabled: bool = True
@@ -176,7 +68,7 @@ class EnglishQualityConfig(Section):
     c4_filter_curly_bracket: bool = False
 
 
-class ParallelConfig(Section):
+class ParallelSection(Section):
     min_chars: int = 2  # per side, after stripping
     max_chars: int = 2000  # per side
     zh_lid_threshold: float = 0.4  # short sentences get lower confidence than documents
@@ -189,13 +81,13 @@ class ParallelConfig(Section):
     drop_duplicate_pairs: bool = True
 
 
-class InstructConfig(Section):
+class InstructSection(Section):
     max_chars: int = 8000  # whole conversation
     drop_truncated: bool = True
     drop_duplicate_prompts: bool = True
 
 
-class SlurmConfig(Section):
+class SlurmSection(Section):
     partition: str | None = None
     time: str = "24:00:00"
     cpus_per_task: int = 1
@@ -205,7 +97,7 @@ class SlurmConfig(Section):
     venv_path: str | None = None
 
 
-class CurationConfig(Section):
+class CurationSection(Section):
     """How the filter stage runs and what it does."""
 
     executor: Literal["local", "ray", "slurm"] = "local"
@@ -213,20 +105,14 @@ class CurationConfig(Section):
     workers: int = Field(default=-1, ge=-1)  # concurrent local processes; -1: one per CPU core
     bad_records: Literal["exclude", "error"] = "exclude"
     heldout_fraction: float = Field(default=0.01, ge=0.0, lt=1.0)
-    normalize: NormalizeConfig = Field(default_factory=NormalizeConfig)
-    language_id: LanguageIDConfig = Field(default_factory=LanguageIDConfig)
-    quality_zh: ChineseQualityConfig = Field(default_factory=ChineseQualityConfig)
-    quality_en: EnglishQualityConfig = Field(default_factory=EnglishQualityConfig)
-    parallel: ParallelConfig = Field(default_factory=ParallelConfig)
-    instruct: InstructConfig = Field(default_factory=InstructConfig)
-    slurm: SlurmConfig = Field(default_factory=SlurmConfig)
+    normalize: NormalizeSection = Field(default_factory=NormalizeSection)
+    language_id: LanguageIDSection = Field(default_factory=LanguageIDSection)
+    quality_zh: ChineseQualitySection = Field(default_factory=ChineseQualitySection)
+    quality_en: EnglishQualitySection = Field(default_factory=EnglishQualitySection)
+    parallel: ParallelSection = Field(default_factory=ParallelSection)
+    instruct: InstructSection = Field(default_factory=InstructSection)
+    slurm: SlurmSection = Field(default_factory=SlurmSection)
 
 
-def load_sources(recipe: Recipe) -> list[MonoSource | ParallelSource | InstructSource]:
-    if not recipe.has("sources"):
-        raise RecipeError(["sources: required section is missing"], recipe.path)
-    return recipe.section("sources", Sources).root
-
-
-def load_curation(recipe: Recipe) -> CurationConfig:
-    return recipe.section("curation", CurationConfig)
+def load_curation(recipe: Recipe) -> CurationSection:
+    return recipe.section("curation", CurationSection)

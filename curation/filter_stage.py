@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curation.config import InstructSource, MonoSource, ParallelSource
+from common.sources import InstructSource, MonoSource, ParallelSource
 from curation.instruct import InstructionFilter
 from curation.io import documents_writer, excluded_writer
 from curation.lid import ConversationLanguageTagger, ExpectedLanguageFilter

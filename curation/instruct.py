@@ -9,7 +9,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from curation.config import InstructConfig
+from curation.config import InstructSection
 
 # An answer that ends like this is complete: sentence punctuation, closing brackets/quotes, code
 # fences, list items, numbers, emoji... Anything else (a letter or a Han character mid-sentence, a
@@ -31,7 +31,7 @@ class InstructionFilter(BaseFilter):
 
     name = "💬 Instructions"
 
-    def __init__(self, config: InstructConfig, exclusion_writer: DiskWriter | None = None):
+    def __init__(self, config: InstructSection, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)
         self.config = config
         self._prompts: set[bytes] = set()

@@ -2,22 +2,20 @@
 
 Every curation stage after `filter` reads documents with `documents_reader`, writes the ones it keeps
 with `documents_writer` and the ones it removes with `excluded_writer`, so all stages share one
-parquet schema (`id`, `text`, `metadata` as a JSON string) and one excluded format (jsonl.gz).
+parquet schema (`id`, `text`, `metadata` as a JSON string) and one excluded format (jsonl.gz). Reading
+them back without datatrove (evaluation, reports, tests) is `common.documents`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datatrove.data import Document
 from datatrove.pipeline.readers import ParquetReader
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
-DOCUMENT_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("metadata", pa.string())])
+from common.documents import DOCUMENT_SCHEMA
 
 
 def _to_row(self, document: Document) -> dict:
@@ -71,24 +69,3 @@ def documents_reader(folder: str | Path, **kwargs) -> DocumentsReader:
 def excluded_writer(folder: str | Path, filename: str = "${rank}.jsonl.gz") -> JsonlWriter:
     """JSON-lines writer for removed documents; `metadata.filter_reason` says why (set by the filter)."""
     return JsonlWriter(str(folder), output_filename=filename, compression="gzip", expand_metadata=False)
-
-
-def iter_documents(folder: str | Path, files: list[str] | None = None) -> Iterator[dict]:
-    """Every document of a documents folder (or of the named files in it) as {"id", "text",
-    "metadata": dict}, in file order."""
-    paths = [Path(folder) / name for name in files] if files is not None else sorted(Path(folder).glob("*.parquet"))
-    for file in paths:
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                row["metadata"] = json.loads(row["metadata"]) if row["metadata"] else {}
-                yield row
-
-
-def iter_excluded(folder: str | Path) -> Iterator[dict]:
-    """Every removed document in an excluded/<source>/<step>/ folder."""
-    import gzip
-
-    for file in sorted(Path(folder).glob("*.jsonl.gz")):
-        with gzip.open(file, "rt", encoding="utf-8") as f:
-            for line in f:
-                yield json.loads(line)

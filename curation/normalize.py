@@ -15,7 +15,7 @@ import ftfy
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from curation.config import NormalizeConfig
+from curation.config import NormalizeSection
 from curation.readers import conversation_text, pair_text
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, normalization="NFC")
@@ -30,7 +30,7 @@ class Normalizer(PipelineStep):
     name = "🧽 Normalize"
     type = "✂️ - FORMAT"
 
-    def __init__(self, config: NormalizeConfig, chinese: bool):
+    def __init__(self, config: NormalizeSection, chinese: bool):
         super().__init__()
         self.config = config
         self.chinese = chinese

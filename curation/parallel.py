@@ -9,7 +9,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from curation.config import ParallelConfig
+from curation.config import ParallelSection
 from curation.lid import OfflineLID176, language_score
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -33,7 +33,7 @@ class ParallelPairFilter(BaseFilter):
 
     name = "🔀 Parallel pairs"
 
-    def __init__(self, config: ParallelConfig, exclusion_writer: DiskWriter | None = None):
+    def __init__(self, config: ParallelSection, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)
         self.config = config
         self.lid = OfflineLID176(k=5)

@@ -26,7 +26,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.word_tokenizers import WordTokenizer
 
-from curation.config import ChineseQualityConfig, EnglishQualityConfig
+from curation.config import ChineseQualitySection, EnglishQualitySection
 
 ZH_TERMINAL = tuple("。！？…；」』”）!?.;:：")
 _WHITESPACE = re.compile(r"\s+")
@@ -100,7 +100,7 @@ class ChineseQualityFilter(BaseFilter):
 
     name = "🀄 Chinese quality"
 
-    def __init__(self, config: ChineseQualityConfig, exclusion_writer: DiskWriter | None = None):
+    def __init__(self, config: ChineseQualitySection, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)
         self.config = config
         self._is_stop = np.zeros(0x110000, dtype=bool)  # code point -> is a stop character (1 MB table)
@@ -340,7 +340,7 @@ class FastEnglishWordTokenizer(WordTokenizer):
         return (FastEnglishWordTokenizer, ())
 
 
-def english_filters(config: EnglishQualityConfig, excluded) -> list[BaseFilter]:
+def english_filters(config: EnglishQualitySection, excluded) -> list[BaseFilter]:
     """datatrove's English filters with their published defaults, each writing its own excluded/ folder."""
     tokenizer = FastEnglishWordTokenizer()
     steps: list[BaseFilter] = []

@@ -22,9 +22,7 @@ from datatrove.io import open_file
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from curation.config import InstructSource, MonoSource, ParallelSource
-
-SourceSpec = MonoSource | ParallelSource | InstructSource
+from common.sources import MonoSource, ParallelSource, Source
 
 ROLE_ALIASES = {
     "system": "system",
@@ -52,7 +50,7 @@ class BadInputError(ValueError):
     """Raised under `bad_records: error`: names the file, the line and what is wrong."""
 
 
-def record_to_document(source: SourceSpec, record: Any, fallback_id: str) -> Document:
+def record_to_document(source: Source, record: Any, fallback_id: str) -> Document:
     """Normalise one raw record into a Document of the source's kind, or raise BadRecord."""
     if not isinstance(record, dict):
         raise BadRecord("not_an_object", f"expected a JSON object, got {type(record).__name__}")
@@ -150,7 +148,7 @@ class SourceReader(PipelineStep):
     name = "📖 Source reader"
     type = "📖 - READER"
 
-    def __init__(self, source: SourceSpec, bad_records: str = "exclude", bad_record_writer: DiskWriter | None = None):
+    def __init__(self, source: Source, bad_records: str = "exclude", bad_record_writer: DiskWriter | None = None):
         super().__init__()
         self.source = source
         self.bad_records = bad_records

@@ -18,9 +18,10 @@ from pathlib import Path
 from rich.console import Console
 
 from common.recipe import Recipe, RecipeError
+from common.sources import load_sources
 from common.tokens import ShardError
 from curation._logging import quiet_datatrove
-from curation.config import load_curation, load_sources
+from curation.config import load_curation
 from curation.readers import BadInputError
 from curation.report import build_report, print_report, write_report
 from curation.stages import StageContext, StageError, Submitted

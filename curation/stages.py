@@ -18,7 +18,8 @@ from datatrove.executor import LocalPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
 
 from common.recipe import Recipe
-from curation.config import CurationConfig, InstructSource, MonoSource, ParallelSource
+from common.sources import Source
+from curation.config import CurationSection
 
 
 class StageError(RuntimeError):
@@ -33,8 +34,8 @@ class Submitted(Exception):
 class StageContext:
     recipe: Recipe
     workdir: Path
-    sources: list[MonoSource | ParallelSource | InstructSource]
-    config: CurationConfig
+    sources: list[Source]
+    config: CurationSection
     executor_kind: str = "local"
     workers: int = -1
     force: set[str] = field(default_factory=set)  # stages to recompute even if complete

@@ -34,7 +34,6 @@ is an error, never a silent mix.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import re
@@ -44,149 +43,26 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from pydantic import Field
-
-from common.recipe import InputPath, Recipe, RecipeError, Section
+from common.recipe import Recipe, RecipeError
+from common.text import CJK_PUNCTUATION, HAN
+from common.tokenizer import (
+    TokenizerLoadError,
+    TokenizerSection,
+    check_extension,
+    extend_settings,
+    is_extension_built,
+    read_extension_record,
+    recipe_changes,
+    tokenizer_files_sha256,
+)
+from common.tokenizer import load_tokenizer as common_load_tokenizer
 
 FORMAT_VERSION = 2
-# CJK Unified Ideographs + Extension A, compatibility ideographs, Extensions B-F (supplementary plane)
-HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-# CJK symbols and punctuation (without the ideographic space) and full-width forms: ，。、！？：；「」《》
-CJK_PUNCTUATION = "\u3001-\u303f\uff01-\uff65"
 WORD = re.compile(f"[{HAN}]{{2,}}")
-# the files that make a Hugging Face tokenizer folder what it is (the fingerprint of the base)
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
-                   "added_tokens.json", "vocab.json", "merges.txt", "vocab.txt", "chat_template.jinja")
 
 
 class VocabError(RuntimeError):
     """The extension could not be built (no curated data, or the written tokenizer failed its checks)."""
-
-
-class WordsSection(Section):
-    """`tokenizer.extend.words`: also add frequent multi-character words (jieba), after the characters."""
-
-    enabled: bool = False
-    max_new_words: int = Field(2000, ge=1, description="add at most this many words, on top of the characters")
-    min_frequency: int = Field(10, ge=1, description="a word must occur this often in the segmented text")
-    max_chars: int = Field(50_000_000, ge=1000, description="segment at most this many characters of Chinese text")
-
-
-class ExtendSection(Section):
-    """`tokenizer.extend`: add frequent Chinese characters the base tokenizer splits into pieces."""
-
-    enabled: bool = False
-    max_new_tokens: int = Field(8076, ge=1, description="add at most this many characters (ChatFlow: 8,076)")
-    min_frequency: int = Field(5, ge=1, description="a character must occur this often in curated Chinese data")
-    punctuation: bool = Field(True, description="also count CJK punctuation and full-width forms (，。？「」)")
-    measure_chars: int = Field(2_000_000, ge=1000, description="characters per language for chars_per_token")
-    words: WordsSection = Field(default_factory=WordsSection)
-
-
-class TokenizerSection(Section):
-    """Recipe section `tokenizer`."""
-
-    path: InputPath = Field(description="Hugging Face tokenizer folder (tokenizer.json and/or tokenizer.model)")
-    trust_remote_code: bool = False
-    extend: ExtendSection = Field(default_factory=ExtendSection)
-
-
-# ---------------------------------------------------------------------------------------------------
-# which tokenizer is in effect, and whether workdir/tokenizer/ still matches the recipe
-
-
-def tokenizer_files_sha256(path: Path) -> str:
-    """sha256 over the tokenizer files of a folder (not the model weights beside them)."""
-    path = Path(path)
-    if path.is_file():
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    digest = hashlib.sha256()
-    for name in TOKENIZER_FILES:
-        if (path / name).is_file():
-            digest.update(name.encode() + b"\0" + hashlib.sha256((path / name).read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def extend_settings(extend: ExtendSection) -> dict:
-    """The `tokenizer.extend` keys that decide what is added (not `measure_chars`: only the report)."""
-    settings = {"max_new_tokens": extend.max_new_tokens, "min_frequency": extend.min_frequency,
-                "punctuation": extend.punctuation, "words.enabled": extend.words.enabled}
-    if extend.words.enabled:
-        settings.update({"words.max_new_words": extend.words.max_new_words,
-                         "words.min_frequency": extend.words.min_frequency, "words.max_chars": extend.words.max_chars})
-    return settings
-
-
-def _read_record(extended: Path) -> dict | None:
-    try:
-        record = json.loads((extended / "vocab_extension.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _is_built(extended: Path) -> bool:
-    return (extended / "vocab_extension.json").is_file() or (extended / "tokenizer_config.json").is_file()
-
-
-def recipe_changes(cfg: TokenizerSection, record: dict) -> list[str]:
-    """What the recipe's tokenizer section now says differently from what `record` was built from."""
-    built = record.get("built_from")
-    if built is None:  # format_version 1 recorded the base path and two settings only
-        built = {"base": record.get("base"), "base_sha256": None,
-                 "extend": {"max_new_tokens": record.get("max_new_tokens"),
-                            "min_frequency": record.get("min_frequency"), "words.enabled": False}}
-    changes = []
-    same_path = Path(str(built.get("base"))) == Path(cfg.path)
-    if built.get("base_sha256") is not None:
-        if built["base_sha256"] != tokenizer_files_sha256(cfg.path):
-            changes.append(f"tokenizer.path: the files of {cfg.path} changed" if same_path
-                           else f"tokenizer.path is {cfg.path}, was {built.get('base')}")
-    elif not same_path:
-        changes.append(f"tokenizer.path is {cfg.path}, was {built.get('base')}")
-    now, then = extend_settings(cfg.extend), built.get("extend") or {}
-    for key in now:
-        if key in then and then[key] != now[key]:
-            changes.append(f"tokenizer.extend.{key} is {json.dumps(now[key])}, was {json.dumps(then[key])}")
-    return changes
-
-
-def check_extension(recipe: Recipe) -> str | None:
-    """Why `workdir/tokenizer/` must not be used with this recipe (one line), or None when it may."""
-    extended = recipe.workdir / "tokenizer"
-    cfg = recipe.section("tokenizer", TokenizerSection)
-    rebuild = f"`python -m curation.run {recipe.path or 'RECIPE'} --force vocab`"
-    if not cfg.extend.enabled:
-        if _is_built(extended):
-            return (f"tokenizer.extend.enabled is false but {extended} holds an extended tokenizer from an earlier "
-                    f"run; {rebuild} removes it and re-tokenizes with tokenizer.path, or set tokenizer.extend.enabled: true")
-        return None
-    record_file = extended / "vocab_extension.json"
-    if not record_file.is_file():
-        return (f"tokenizer.extend.enabled is true but {record_file} does not exist; build the extension with "
-                f"`python -m curation.vocab {recipe.path or 'RECIPE'}` (curation.run does it after publish)")
-    record = _read_record(extended)
-    if record is None:
-        return f"{record_file}: not valid JSON; rebuild it with {rebuild}"
-    changes = recipe_changes(cfg, record)
-    if changes:
-        return (f"{extended} was built from another tokenizer recipe ({'; '.join(changes)}); rebuild it with "
-                f"{rebuild} (re-tokenizes too) or restore those settings")
-    return None
-
-
-def tokenizer_in_effect(recipe: Recipe) -> Path | None:
-    """The tokenizer every stage uses (docs/formats.md): `workdir/tokenizer/` when the extension is enabled
-    and was built from this recipe's tokenizer settings, `tokenizer.path` when it is disabled; None when
-    the recipe names none. Raises RecipeError (one line) when the two disagree."""
-    extended = recipe.workdir / "tokenizer"
-    if not recipe.has("tokenizer"):
-        return extended if (extended / "tokenizer_config.json").is_file() else None
-    problem = check_extension(recipe)
-    if problem is not None:
-        raise RecipeError([recipe._where(("tokenizer", "extend")) + problem], recipe.path)
-    cfg = recipe.section("tokenizer", TokenizerSection)
-    return extended if cfg.extend.enabled else cfg.path
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -194,7 +70,7 @@ def tokenizer_in_effect(recipe: Recipe) -> Path | None:
 
 
 def _documents(folder: Path) -> Iterator[dict]:
-    from curation.io import iter_documents
+    from common.documents import iter_documents
 
     if folder.is_dir() and any(folder.glob("*.parquet")):
         yield from iter_documents(folder)
@@ -316,16 +192,10 @@ def chars_per_token(tokenizer, texts: list[str]) -> float | None:
 
 def load_tokenizer(path: Path | str, trust_remote_code: bool = False):
     """A Hugging Face tokenizer from a folder; it must be a fast (tokenizers) one for extension."""
-    from transformers import AutoTokenizer
-
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-    except (OSError, ValueError) as err:
-        raise VocabError(f"{path}: not a loadable Hugging Face tokenizer folder: {err}") from None
-    if getattr(tokenizer, "backend_tokenizer", None) is None:
-        raise VocabError(f"{path}: {type(tokenizer).__name__} has no `tokenizers` backend (tokenizer.json); "
-                         "vocabulary extension needs one")
-    return tokenizer
+        return common_load_tokenizer(path, trust_remote_code=trust_remote_code, require_fast=True)
+    except TokenizerLoadError as err:
+        raise VocabError(f"{err}; vocabulary extension needs one") from None
 
 
 def _has_byte_level(component: dict | None) -> bool:
@@ -519,7 +389,7 @@ def extend_vocabulary(recipe: Recipe, *, force: bool = False, console=None) -> d
     workdir = recipe.workdir
     out = workdir / "tokenizer"
     if (out / "vocab_extension.json").is_file() and not force:
-        record = _read_record(out)
+        record = read_extension_record(out)
         changes = recipe_changes(cfg, record) if record is not None else ["its vocab_extension.json is unreadable"]
         state = f"was built from another tokenizer recipe ({'; '.join(changes)})" if changes else "matches the recipe"
         raise VocabError(f"{out} already exists and {state}; pass --force to rebuild it (then re-tokenize with "
@@ -642,7 +512,7 @@ def enabled(ctx) -> bool:
     tokenizer from an earlier run is left (which `run` then refuses, or removes under `--force vocab`)."""
     if not ctx.recipe.has("tokenizer"):
         return False
-    return ctx.recipe.section("tokenizer", TokenizerSection).extend.enabled or _is_built(ctx.workdir / "tokenizer")
+    return ctx.recipe.section("tokenizer", TokenizerSection).extend.enabled or is_extension_built(ctx.workdir / "tokenizer")
 
 
 def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:

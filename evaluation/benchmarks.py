@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation.config import SPLITS, BenchmarkSettings
+from evaluation.config import SPLITS, BenchmarkSection
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -158,7 +158,7 @@ def list_subjects(root: Path, fmt: str, split: str) -> list[str]:
     return sorted(p.name[: -len(suffix)] for p in folder.glob(f"*{suffix}"))
 
 
-def subject_display_names(bench: BenchmarkSettings) -> dict[str, str]:
+def subject_display_names(bench: BenchmarkSection) -> dict[str, str]:
     """Subject names for prompt headers: recipe `subject_names`, then `subject_mapping.json`, then the
     file name with underscores as spaces."""
     names: dict[str, str] = {}
@@ -188,7 +188,7 @@ class Subject:
     dev: list[Question]
 
 
-def load_benchmark(bench: BenchmarkSettings) -> list[Subject]:
+def load_benchmark(bench: BenchmarkSection) -> list[Subject]:
     """Every selected subject of a benchmark, with the dev examples its `shots` need."""
     root = Path(bench.path)
     split = bench.eval_split()
@@ -221,7 +221,7 @@ def load_benchmark(bench: BenchmarkSettings) -> list[Subject]:
     return loaded
 
 
-def iter_benchmark_texts(bench: BenchmarkSettings) -> Iterator[tuple[str, str, Question]]:
+def iter_benchmark_texts(bench: BenchmarkSection) -> Iterator[tuple[str, str, Question]]:
     """(split, subject, question) for every question of every split on disk: what decontamination
     must keep out of training data (dev examples are prompt material, test/val are scored)."""
     root = Path(bench.path)

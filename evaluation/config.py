@@ -19,7 +19,7 @@ SPLITS: dict[str, tuple[str, ...]] = {
 }
 
 
-class PerplexitySettings(Section):
+class PerplexitySection(Section):
     """Held-out perplexity over `workdir/heldout/<source>/` (written by curation)."""
 
     enabled: bool = True
@@ -27,7 +27,7 @@ class PerplexitySettings(Section):
     max_documents: int | None = Field(default=None, ge=1)  # per source, in file order
 
 
-class BenchmarkSettings(Section):
+class BenchmarkSection(Section):
     """One multiple-choice benchmark on local files in its original distribution format."""
 
     name: str
@@ -48,7 +48,7 @@ class BenchmarkSettings(Section):
         return value
 
     @model_validator(mode="after")
-    def _known_split(self) -> BenchmarkSettings:
+    def _known_split(self) -> BenchmarkSection:
         self.eval_split()
         return self
 
@@ -63,8 +63,8 @@ class BenchmarkSettings(Section):
 class EvaluationSection(Section):
     """Everything `python -m evaluation.run` reads from the recipe."""
 
-    perplexity: PerplexitySettings = Field(default_factory=PerplexitySettings)
-    benchmarks: list[BenchmarkSettings] = Field(default_factory=list)
+    perplexity: PerplexitySection = Field(default_factory=PerplexitySection)
+    benchmarks: list[BenchmarkSection] = Field(default_factory=list)
     batch_tokens: int = Field(default=8192, ge=16)  # padded tokens per forward pass
     max_length: int | None = Field(default=None, ge=8)  # None: the model's max_position_embeddings
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -74,7 +74,7 @@ class EvaluationSection(Section):
 
     @field_validator("benchmarks")
     @classmethod
-    def _unique_names(cls, value: list[BenchmarkSettings]) -> list[BenchmarkSettings]:
+    def _unique_names(cls, value: list[BenchmarkSection]) -> list[BenchmarkSection]:
         names = [b.name for b in value]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -83,11 +83,12 @@ def say(message: str) -> None:
 
 def validate(recipe: Recipe) -> DemoSection:
     """Check every section the demo's stages read, so a typo fails in a second, not after training."""
-    from curation.config import load_curation, load_sources
+    from common.encoding import TokenizeSection
+    from common.sources import load_sources
+    from common.tokenizer import TokenizerSection
+    from curation.config import load_curation
     from curation.decontam import DecontaminationSection
     from curation.dedup import DedupSection
-    from curation.tokenize import TokenizeSection
-    from curation.vocab import TokenizerSection
     from evaluation.config import load_section as load_evaluation
     from mixer.config import MixtureSection
     from train.config import ModelSection, TrainSection

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from evaluation.benchmarks import LETTERS, Question, Subject
-from evaluation.config import BenchmarkSettings
+from evaluation.config import BenchmarkSection
 from evaluation.models import LoadedModel, next_token_logprobs, target_logprobs
 
 
@@ -43,7 +43,7 @@ def format_question(style: PromptStyle, question: Question, *, with_answer: bool
     return text
 
 
-def build_prompt(bench: BenchmarkSettings, subject: Subject, question: Question, shots: int) -> str:
+def build_prompt(bench: BenchmarkSection, subject: Subject, question: Question, shots: int) -> str:
     """Header, `shots` dev examples with answers, then the question up to its answer cue; wrapped in
     the recipe's instruction template when one is given."""
     style = STYLES[bench.format]
@@ -85,7 +85,7 @@ def _tokenize(lm: LoadedModel, prompt: str, continuations: list[str]) -> tuple[l
     return context[:split] + conts[0][:common], [c[common:] for c in conts]
 
 
-def make_request(lm: LoadedModel, bench: BenchmarkSettings, subject: Subject, question: Question) -> Request:
+def make_request(lm: LoadedModel, bench: BenchmarkSection, subject: Subject, question: Question) -> Request:
     """Tokenized request, dropping few-shot examples (then the prompt's start) to fit the context."""
     letter_texts = [STYLES[bench.format].letter_prefix + letter for letter in LETTERS]
     shots = min(bench.shots, len(subject.dev))
@@ -140,7 +140,7 @@ def score_requests(lm: LoadedModel, requests: list[Request], batch_tokens: int) 
 
 
 def evaluate_benchmark(
-    lm: LoadedModel, bench: BenchmarkSettings, subjects: list[Subject], batch_tokens: int
+    lm: LoadedModel, bench: BenchmarkSection, subjects: list[Subject], batch_tokens: int
 ) -> dict[str, SubjectResult]:
     """Accuracy per subject, with every question's option log-probabilities kept for inspection."""
     results = {}

@@ -8,7 +8,7 @@ Each document is scored as `[BOS] + tokens(text)` so that its first token is pre
 documents are cut into windows of the model's context that overlap by one token, so every token
 after BOS is predicted exactly once (context restarts at a window boundary). Instruction documents
 score the assistant turns only, rendered and masked exactly as the tokenize stage renders them for
-training (`curation.tokenize.DocumentEncoder` with the recipe's `tokenize` section: the recipe's or the
+training (`common.encoding.DocumentEncoder` with the recipe's `tokenize` section: the recipe's or the
 tokenizer's chat template, else `turn_templates`), each answer's end-of-turn token and the final EOS
 included; their characters are the answers' characters. Without a `tokenize` section (a direct call),
 the tokenizer's `return_assistant_tokens_mask` is used when its template marks the turns, else the turns
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.io import iter_documents
-from curation.tokenize import DocumentEncoder, TokenizeSection
+from common.documents import iter_documents
+from common.encoding import DocumentEncoder, TokenizeSection
 from evaluation.models import LoadedModel, target_logprobs
 
 GROUP_DOCUMENTS = 256  # documents scored per call, bounding memory on large held-out sets

@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from common.encoding import TokenizeSection
 from common.recipe import Recipe, RecipeError
+from common.tokenizer import tokenizer_in_effect
 from common.tokens import ShardError
-from curation.tokenize import TokenizeSection
-from curation.vocab import tokenizer_in_effect
 from evaluation.benchmarks import BenchmarkError, Subject, load_benchmark
 from evaluation.config import EvaluationSection, load_section
 from evaluation.models import LoadedModel, ModelError, load_model

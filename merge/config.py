@@ -10,7 +10,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from common.recipe import Recipe, Section
 
-from .methods import METHODS, MethodParams
+from .methods import METHODS, MethodSection
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 DTYPES = ("float32", "bfloat16", "float16")
@@ -115,7 +115,7 @@ class MergeSection(Section):
         return out
 
 
-def load_section(recipe: Recipe) -> tuple[MergeSection, MethodParams]:
+def load_section(recipe: Recipe) -> tuple[MergeSection, MethodSection]:
     """Validate `merge` and its `parameters` against the chosen method; errors name the YAML path and line."""
     section = recipe.section("merge", MergeSection)
     params_model = METHODS[section.method].params

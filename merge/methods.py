@@ -19,24 +19,24 @@ from pydantic import ConfigDict, Field
 from common.recipe import Section
 
 
-class MethodParams(Section):
+class MethodSection(Section):
     """Parameters shared by every method; each method's own model adds its parameters."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
 
 
-class LinearParams(MethodParams):
+class LinearSection(MethodSection):
     normalize: bool = Field(True, description="divide by the sum of the weights")
 
 
-class TaskArithmeticParams(MethodParams):
+class TaskArithmeticSection(MethodSection):
     lambda_: float = Field(1.0, alias="lambda", description="scale of the merged task vector")
     normalize: bool = Field(
         False, description="divide the weighted sum of task vectors by the sum of weights"
     )
 
 
-class TiesParams(MethodParams):
+class TiesSection(MethodSection):
     density: float = Field(
         0.2, gt=0.0, le=1.0, description="fraction of each task vector kept by the trim step"
     )
@@ -44,7 +44,7 @@ class TiesParams(MethodParams):
     normalize: bool = Field(True, description="average the agreeing entries (TIES's disjoint mean)")
 
 
-class TiesSVParams(TiesParams):
+class TiesSVSection(TiesSection):
     slack: float = Field(
         1.0,
         ge=0.0,
@@ -53,7 +53,7 @@ class TiesSVParams(TiesParams):
     )
 
 
-class DareParams(MethodParams):
+class DareSection(MethodSection):
     density: float = Field(0.5, gt=0.0, le=1.0, description="probability of keeping each task-vector entry")
     lambda_: float = Field(1.0, alias="lambda", description="scale of the merged task vector")
     rescale: bool = Field(True, description="divide kept entries by density so the expectation is unchanged")
@@ -83,7 +83,7 @@ class Method:
 
     name: str
     fn: Callable[..., torch.Tensor]
-    params: type[MethodParams]
+    params: type[MethodSection]
     uses_task_vectors: bool
     description: str
 
@@ -93,7 +93,7 @@ def _weights_like(weights: torch.Tensor, stacked: torch.Tensor) -> torch.Tensor:
 
 
 def linear(
-    models: torch.Tensor, weights: torch.Tensor, params: LinearParams, ctx: TensorContext
+    models: torch.Tensor, weights: torch.Tensor, params: LinearSection, ctx: TensorContext
 ) -> torch.Tensor:
     """Weighted average of the models' weights (model soup)."""
     w = _weights_like(weights, models)
@@ -104,7 +104,7 @@ def linear(
 
 
 def task_arithmetic(
-    deltas: torch.Tensor, weights: torch.Tensor, params: TaskArithmeticParams, ctx: TensorContext
+    deltas: torch.Tensor, weights: torch.Tensor, params: TaskArithmeticSection, ctx: TensorContext
 ) -> torch.Tensor:
     """lambda * sum_i w_i tau_i (Ilharco et al., 2023)."""
     merged = (deltas * _weights_like(weights, deltas)).sum(0)
@@ -113,19 +113,19 @@ def task_arithmetic(
     return merged * params.lambda_
 
 
-def ties(deltas: torch.Tensor, weights: torch.Tensor, params: TiesParams, ctx: TensorContext) -> torch.Tensor:
+def ties(deltas: torch.Tensor, weights: torch.Tensor, params: TiesSection, ctx: TensorContext) -> torch.Tensor:
     """TIES (Yadav et al., 2023): trim to top-k by magnitude, elect signs by summed mass, disjoint mean."""
     return _ties(deltas, weights, params, ctx, slack=0.0)
 
 
 def ties_sv(
-    deltas: torch.Tensor, weights: torch.Tensor, params: TiesSVParams, ctx: TensorContext
+    deltas: torch.Tensor, weights: torch.Tensor, params: TiesSVSection, ctx: TensorContext
 ) -> torch.Tensor:
     """TIES whose sign election is relaxed by the slack xi so a model with small task vectors is not outvoted."""
     return _ties(deltas, weights, params, ctx, slack=params.slack)
 
 
-def dare(deltas: torch.Tensor, weights: torch.Tensor, params: DareParams, ctx: TensorContext) -> torch.Tensor:
+def dare(deltas: torch.Tensor, weights: torch.Tensor, params: DareSection, ctx: TensorContext) -> torch.Tensor:
     """DARE (Yu et al., 2024): drop each entry with probability 1-density, rescale, then task arithmetic."""
     out = torch.zeros_like(deltas[0])
     for i in range(deltas.shape[0]):
@@ -200,7 +200,7 @@ def _below(value: float) -> float:
 
 
 def _ties(
-    deltas: torch.Tensor, weights: torch.Tensor, params: TiesParams, ctx: TensorContext, slack: float
+    deltas: torch.Tensor, weights: torch.Tensor, params: TiesSection, ctx: TensorContext, slack: float
 ) -> torch.Tensor:
     n_models = deltas.shape[0]
     w = weights.to(deltas.device, deltas.dtype).view(n_models, 1)
@@ -386,14 +386,14 @@ def _cut(
 METHODS: dict[str, Method] = {
     m.name: m
     for m in [
-        Method("linear", linear, LinearParams, False, "weighted average of the models"),
+        Method("linear", linear, LinearSection, False, "weighted average of the models"),
         Method(
-            "task_arithmetic", task_arithmetic, TaskArithmeticParams, True, "base + lambda * sum w_i tau_i"
+            "task_arithmetic", task_arithmetic, TaskArithmeticSection, True, "base + lambda * sum w_i tau_i"
         ),
-        Method("ties", ties, TiesParams, True, "trim, elect sign, disjoint mean (Yadav et al., 2023)"),
-        Method("ties_sv", ties_sv, TiesSVParams, True, "TIES with a slack variable in the sign election"),
+        Method("ties", ties, TiesSection, True, "trim, elect sign, disjoint mean (Yadav et al., 2023)"),
+        Method("ties_sv", ties_sv, TiesSVSection, True, "TIES with a slack variable in the sign election"),
         Method(
-            "dare", dare, DareParams, True, "random drop and rescale, then task arithmetic (Yu et al., 2024)"
+            "dare", dare, DareSection, True, "random drop and rescale, then task arithmetic (Yu et al., 2024)"
         ),
     ]
 }

@@ -24,7 +24,7 @@ from common.recipe import Recipe, RecipeError
 
 from .config import MergeSection, ModelRef, load_section
 from .io import MergeError, ModelReader, ShardedWriter, TensorInfo, parse_size
-from .methods import CHUNK, METHODS, Method, MethodParams, TensorContext, map_chunks, top_k_mask
+from .methods import CHUNK, METHODS, Method, MethodSection, TensorContext, map_chunks, top_k_mask
 
 REPORT_VERSION = 1
 # Config keys that must agree for tensors of the same name to mean the same thing.
@@ -234,7 +234,7 @@ def survival_counts(
     return Survival(n_important, n_kept)
 
 
-def merge(section: MergeSection, params: MethodParams, output: Path, *, seed: int = 0, log=print) -> dict:
+def merge(section: MergeSection, params: MethodSection, output: Path, *, seed: int = 0, log=print) -> dict:
     """Merge the models `section` names into the HF folder `output`; return the report (also in the folder)."""
     started = time.perf_counter()
     method = METHODS[section.method]
@@ -381,7 +381,7 @@ def _merge_task_vectors(
     plan: MergePlan,
     tensor_plan: TensorPlan,
     method: Method,
-    params: MethodParams,
+    params: MethodSection,
     w: torch.Tensor,
     compute_dtype: torch.dtype,
     ctx: TensorContext,
@@ -456,7 +456,7 @@ def _merge_tensor(
     plan: MergePlan,
     tensor_plan: TensorPlan,
     method: Method,
-    params: MethodParams,
+    params: MethodSection,
     weights: torch.Tensor,
     compute_dtype: torch.dtype,
     device: torch.device,

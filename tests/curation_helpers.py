@@ -13,8 +13,9 @@ from pathlib import Path
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import JsonlReader  # noqa: F401  (keeps datatrove's reader registry loaded)
 
+from common.documents import iter_documents, iter_excluded
 from common.recipe import Recipe
-from curation.io import documents_writer, iter_documents, iter_excluded
+from curation.io import documents_writer
 
 
 @dataclass

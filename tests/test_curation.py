@@ -15,10 +15,11 @@ from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from common.documents import iter_documents, iter_excluded
 from common.recipe import Recipe
-from curation.config import InstructConfig, NormalizeConfig, ParallelConfig, load_curation, load_sources
+from common.sources import load_sources
+from curation.config import InstructSection, NormalizeSection, ParallelSection, load_curation
 from curation.instruct import InstructionFilter
-from curation.io import iter_documents, iter_excluded
 from curation.lid import ExpectedLanguageFilter
 from curation.normalize import Normalizer
 from curation.parallel import ParallelPairFilter
@@ -251,7 +252,7 @@ def test_language_id_threshold_on_mixed_text_and_wrong_language():
 
 
 def test_normalizer_repairs_text_but_keeps_chinese_punctuation():
-    norm = Normalizer(NormalizeConfig(), chinese=True)
+    norm = Normalizer(NormalizeSection(), chinese=True)
     assert norm.fix("这是一个中文句子，“引号”也要保留！".encode().decode("latin-1"), chinese=True) == "这是一个中文句子，“引号”也要保留！"
     assert "\x00" not in norm.fix("控制\x00字符\x1b", chinese=True)
     assert norm.fix("這是繁體中文，（測試）", chinese=True) == "这是繁体中文，（测试）"
@@ -272,12 +273,12 @@ def test_normalizer_repairs_text_but_keeps_chinese_punctuation():
     ],
 )
 def test_parallel_pair_checks(zh, en, reason):
-    result = ParallelPairFilter(ParallelConfig()).filter(Document(text=f"{zh}\n{en}", id="p", metadata={"zh": zh, "en": en}))
+    result = ParallelPairFilter(ParallelSection()).filter(Document(text=f"{zh}\n{en}", id="p", metadata={"zh": zh, "en": en}))
     assert result is True if reason is None else result == (False, reason)
 
 
 def test_instruction_schemas_normalise_to_the_same_messages():
-    from curation.config import InstructSource
+    from common.sources import InstructSource
 
     source = InstructSource(kind="instruct", name="i", input={"hub": "x/y"})
     expected = [{"role": "user", "content": "Hi?"}, {"role": "assistant", "content": "Hello."}]
@@ -299,7 +300,7 @@ def test_instruction_schemas_normalise_to_the_same_messages():
 )
 def test_instruction_filter_reasons(messages, reason):
     doc = Document(text="", id="c", metadata={"messages": messages})
-    result = InstructionFilter(InstructConfig()).filter(doc)
+    result = InstructionFilter(InstructSection()).filter(doc)
     assert result is True if reason is None else result == (False, reason)
 
 

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from common.recipe import Recipe, RecipeError
 from evaluation.benchmarks import BenchmarkError, iter_benchmark_texts, load_benchmark, read_file
-from evaluation.config import BenchmarkSettings, EvaluationSection
+from evaluation.config import BenchmarkSection, EvaluationSection
 
 SAMPLES = Path(__file__).resolve().parents[1] / "recipes" / "eval_samples"
 
 
-def bench(fmt: str, path: Path, **kw) -> BenchmarkSettings:
-    return BenchmarkSettings.model_validate({"name": fmt, "format": fmt, "path": str(path), **kw})
+def bench(fmt: str, path: Path, **kw) -> BenchmarkSection:
+    return BenchmarkSection.model_validate({"name": fmt, "format": fmt, "path": str(path), **kw})
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from evaluation.benchmarks import LETTERS, load_benchmark
-from evaluation.config import BenchmarkSettings
+from evaluation.config import BenchmarkSection
 from evaluation.models import load_model
 from evaluation.multiple_choice import STYLES, build_prompt, evaluate_benchmark, make_request
 from tests.eval_helpers import always_letter_model, save_model
@@ -19,8 +19,8 @@ SAMPLE_TEXT = "".join(p.read_text(encoding="utf-8") for p in SAMPLES.rglob("*.cs
 ) + "小学数学高中地理Q:"
 
 
-def bench(fmt: str, **kw) -> BenchmarkSettings:
-    return BenchmarkSettings.model_validate({"name": fmt, "format": fmt, "path": str(SAMPLES / fmt), **kw})
+def bench(fmt: str, **kw) -> BenchmarkSection:
+    return BenchmarkSection.model_validate({"name": fmt, "format": fmt, "path": str(SAMPLES / fmt), **kw})
 
 
 @pytest.mark.parametrize("fmt", ["ceval", "cmmlu", "mmlu"])

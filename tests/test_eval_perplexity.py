@@ -119,7 +119,8 @@ def test_instruction_documents_score_assistant_turns_only(tmp_path, template):
 @pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE])
 def test_conversations_are_scored_on_the_tokens_training_learns(tmp_path, template):
     # with the recipe's tokenize section, evaluation renders a conversation as the tokenize stage packs it
-    from curation.tokenize import TokenizeSection, tokenize_source
+    from common.encoding import TokenizeSection
+    from curation.tokenize import tokenize_source
 
     lm, heldout = conversation_setup(tmp_path, template)
     cfg = TokenizeSection(seq_len=64)

@@ -21,8 +21,8 @@ from merge.methods import (
     CHUNK,
     METHODS,
     TensorContext,
-    TiesParams,
-    TiesSVParams,
+    TiesSection,
+    TiesSVSection,
     _elect,
     _elect_fast,
     top_k_count,
@@ -99,7 +99,7 @@ def test_ties_equals_paper_definition(n, n_models, density, lam, seed, quantize)
     if quantize:  # many equal magnitudes and exact zeros: exercises tie-breaking
         models = [base + torch.round(m - base) for m in models]
     weights = [float(w) for w in torch.rand(n_models, generator=generator) + 0.5]
-    params = TiesParams(density=density, **{"lambda": lam})
+    params = TiesSection(density=density, **{"lambda": lam})
     deltas = torch.stack(models) - base
     ours = base + METHODS["ties"].fn(deltas, torch.tensor(weights), params, TensorContext("t"))
     expected = ties_reference(base.numpy(), [m.numpy() for m in models], weights, density, lam)
@@ -116,9 +116,9 @@ def test_ties_sv_with_zero_slack_is_exactly_ties(shape, density, seed):
         -1, *[1] * len(shape)
     )
     weights = torch.rand(3, generator=generator) + 0.1
-    ties = METHODS["ties"].fn(deltas.clone(), weights, TiesParams(density=density), TensorContext("t"))
+    ties = METHODS["ties"].fn(deltas.clone(), weights, TiesSection(density=density), TensorContext("t"))
     sv = METHODS["ties_sv"].fn(
-        deltas.clone(), weights, TiesSVParams(density=density, slack=0.0), TensorContext("t")
+        deltas.clone(), weights, TiesSVSection(density=density, slack=0.0), TensorContext("t")
     )
     assert torch.equal(ties, sv)
 
@@ -181,10 +181,10 @@ def test_large_tensor_ties_on_a_thread_pool_equals_serial_and_keeps_ties_in_inde
     assert torch.equal(trim.trim(deltas[1], out), deltas[1] * kept)
     weights = torch.tensor([1.0, 0.7])
     serial, pooled = TensorContext("t", survival={}), None
-    expected = METHODS["ties"].fn(deltas.clone(), weights, TiesParams(), serial)
+    expected = METHODS["ties"].fn(deltas.clone(), weights, TiesSection(), serial)
     with ThreadPoolExecutor(2) as pool:
         pooled = TensorContext("t", survival={}, pool=pool, out=torch.empty(n))
-        merged = METHODS["ties"].fn(deltas.clone(), weights, TiesParams(), pooled)
+        merged = METHODS["ties"].fn(deltas.clone(), weights, TiesSection(), pooled)
     assert torch.equal(merged.view(torch.int32), expected.view(torch.int32))
     assert pooled.survival == serial.survival
     assert pooled.survival[0.2][0][0] == k

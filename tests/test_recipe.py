@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from common.recipe import Recipe, RecipeError
-from curation.config import load_curation, load_sources
+from common.sources import load_sources
+from curation.config import load_curation
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from common.encoding import TokenizeSection
 from common.recipe import Recipe
 from common.tokens import ShardError, TokenShard, TokenShardWriter
 from curation.stages import StageError
-from curation.tokenize import TokenizeSection, load_tokenizer, tokenize_source
+from curation.tokenize import load_tokenizer, tokenize_source
 from tests.curation_helpers import write_documents
 
 CORPUS = ["你好，世界。今天天气很好。", "Hello world, the weather is nice today.", "Human: Assistant: 翻译 hi there hello"] * 20
@@ -292,7 +293,7 @@ def test_unloadable_tokenizer_folder_is_a_one_line_error(tmp_path):
     (folder / "tokenizer.json").write_text("{not json")
     (folder / "tokenizer_config.json").write_text('{"tokenizer_class": "PreTrainedTokenizerFast"}')
     (tmp_path / "recipe.yaml").write_text(f"name: t\nworkdir: {tmp_path / 'work'}\ntokenizer: {{path: {folder}}}\n")
-    with pytest.raises(StageError, match=f"^{folder}: cannot load the tokenizer in effect") as err:
+    with pytest.raises(StageError, match=f"^{folder}: cannot load the tokenizer ") as err:
         load_tokenizer(Recipe.load(tmp_path / "recipe.yaml"))
     assert "\n" not in str(err.value)
 

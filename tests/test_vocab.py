@@ -18,9 +18,10 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from common.recipe import Recipe, RecipeError
+from common.tokenizer import tokenizer_in_effect
 from curation import vocab
 from curation.stages import StageError
-from curation.vocab import VocabError, extend_vocabulary, main, tokenizer_in_effect
+from curation.vocab import VocabError, extend_vocabulary, main
 from tests.curation_helpers import write_documents
 from train.model import read_vocab_extension, resize_embeddings
 

@@ -30,8 +30,8 @@ from accelerate import Accelerator, PartialState
 from accelerate.utils import set_seed
 
 from common.recipe import Recipe, RecipeError
+from common.tokenizer import tokenizer_in_effect
 from common.tokens import ShardError, tokenizer_fingerprint
-from curation.vocab import tokenizer_in_effect
 from train import checkpoint
 from train.config import ModelSection, TrainError, TrainSection
 from train.data import IGNORE_INDEX, ShardSet, StepBatches

@@ -26,8 +26,8 @@ from curation.dedup.minhash import (
     MODES,
     MinhashClusterKeepFirst,
     NearDedupFilter,
-    ShingleConfig,
     ShingleMinhashSignature,
+    Shingling,
 )
 from curation.io import DOCUMENT_SCHEMA, documents_reader, documents_writer, excluded_writer
 
@@ -199,7 +199,7 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
     near = cfg.near
     config = MinhashConfig(n_grams=0, num_buckets=near.num_buckets, hashes_per_bucket=near.hashes_per_bucket, seed=near.seed)
     _, mode = _group(specs[names[0]])
-    shingles = ShingleConfig(
+    shingles = Shingling(
         mode=mode,
         n_grams=near.en_ngram if mode == "words" else near.zh_ngram,
         keep_digits=specs[names[0]].kind in near.keep_digits,

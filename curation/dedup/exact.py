@@ -23,8 +23,8 @@ from pathlib import Path
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from common.documents import iter_documents
 from curation.dedup.remove import DuplicateRemover
-from curation.io import iter_documents
 
 _SPACES = re.compile(r"\s+")
 

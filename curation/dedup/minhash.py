@@ -55,7 +55,7 @@ MODES: tuple[Mode, ...] = ("chars", "words")  # a document's shingle mode, store
 
 
 @dataclass(frozen=True)
-class ShingleConfig:
+class Shingling:
     """What a document's shingles are: character or word n-grams of the normalised text. With mode
     "auto" (sources whose records are in either language, such as instruction data) each document is
     shingled on characters when it holds Chinese and on words otherwise."""
@@ -83,7 +83,7 @@ class ShingleMinhashSignature(PipelineStep):
         self,
         output_folder: DataFolderLike,
         config: MinhashConfig,
-        shingles: ShingleConfig,
+        shingles: Shingling,
         file_id_offset: int = 0,
         batch_size: int = 512,
         sketch_size: int = 256,
