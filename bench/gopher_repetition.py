@@ -27,7 +27,7 @@ sys.path[0] = str(ROOT)  # not bench/: its files shadow packages and stdlib modu
 from datatrove.data import Document  # noqa: E402
 from datatrove.pipeline.filters import GopherRepetitionFilter  # noqa: E402
 
-from curation.quality import FastEnglishWordTokenizer, FastGopherRepetitionFilter  # noqa: E402
+from curation.quality_en import FastEnglishWordTokenizer, FastGopherRepetitionFilter  # noqa: E402
 
 
 def corpus(mb: float) -> list[str]:

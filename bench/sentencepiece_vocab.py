@@ -15,7 +15,7 @@ where BENCHMARKS.md otherwise measures only the 4,000-token byte-level demo toke
    no pre-tokenizer, decoder Replace/ByteFallback/Fuse/Strip, BOS template; tokenizer_config.json with
    `tokenizer_class: LlamaTokenizer` (so transformers 5 rebuilds its own Metaspace pipeline around the
    vocab and merges, as it does for the real LLaMA-2).
-3. Extends it with `curation.vocab.extend_vocabulary` (method `model_vocab`) from a recipe
+3. Extends it with `curation.vocab.extend.extend_vocabulary` (method `model_vocab`) from a recipe
    (WORKDIR/ext_*/recipe.yaml, max_new_tokens 1000, min_frequency 5) on the curated demo, characters only
    and characters + jieba words; checks old ids, English ids unchanged and decode(encode(t)) == t on the
    held-out documents.
@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.text import HAN  # noqa: E402
-from curation.vocab import source_folders, texts_by_language  # noqa: E402
+from curation.vocab.count import source_folders, texts_by_language  # noqa: E402
 
 # installed packages whose docstrings top up the English text, in this order, until --english-mb
 ENGLISH_PACKAGES = ("numpy", "pandas", "scipy", "transformers", "torch", "sympy")
@@ -251,7 +251,7 @@ def write_recipe(workdir: Path, base: Path, words: bool) -> Path:
 def extend(workdir: Path, demo: Path, base: Path, words: bool) -> tuple[dict, float]:
     """Run the vocabulary stage on WORKDIR (curated/ and heldout/ link to the demo's); (record, seconds)."""
     from common.recipe import Recipe
-    from curation.vocab import extend_vocabulary
+    from curation.vocab.extend import extend_vocabulary
 
     recipe_file = write_recipe(workdir, base, words)
     for name in ("curated", "heldout"):

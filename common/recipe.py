@@ -187,6 +187,8 @@ def format_loc(loc: tuple) -> str:
     """('sources', 2, 'input', 'path') -> 'sources[2].input.path'."""
     out = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for a dict key that failed validation: the key is already named
+            continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 

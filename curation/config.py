@@ -5,11 +5,13 @@ Every default here is documented in docs/recipes.md together with the measuremen
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from common.recipe import Recipe, Section
+
+NgramSize = Annotated[int, Field(ge=1, le=64)]
 
 
 class NormalizeSection(Section):
@@ -42,8 +44,9 @@ class ChineseQualitySection(Section):
     dup_line_char_frac: float = 0.2
     dup_para_frac: float = 0.3
     dup_para_char_frac: float = 0.2
-    top_ngrams: dict[int, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
-    dup_ngrams: dict[int, float] = Field(
+    # n-gram size (1..64, the hashing's limit) -> threshold
+    top_ngrams: dict[NgramSize, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    dup_ngrams: dict[NgramSize, float] = Field(
         default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
     )
     line_punct_thr: float = 0.12  # fraction of lines ending in terminal punctuation (FineWeb)

@@ -26,11 +26,13 @@ from datatrove.utils.typeshelper import StatHints
 from pydantic import Field
 
 from common.recipe import InputPath, Section
-from curation.dedup import clear_forced, ensure_documents, run_pipeline
-from curation.dedup.shingles import cjk_char_ngrams, has_cjk, text_ngrams
-from curation.io import documents_reader, documents_writer, excluded_writer
+from common.text import has_han
+from curation.dedup.shingles import cjk_char_ngrams, text_ngrams
+from curation.io import documents_reader, documents_writer, ensure_documents
 from curation.readers import BadInputError
+from curation.stages import StageContext
 
+STAGE = "decontaminate"
 REASON = "decontaminate"
 # Character n-grams need at least half their characters Chinese, so an English phrase inside Chinese text
 # does not match on its letters. A question with no such window (short, or mostly formula: "设复数z满足
@@ -130,7 +132,7 @@ def build_index(files: list[Path], zh_ngram: int, en_ngram: int) -> dict[str, np
     to_simplified = _simplified()
     for file_index, path in enumerate(files):
         for text in eval_strings(Path(path)):
-            if has_cjk(text):
+            if has_han(text):
                 for variant in dict.fromkeys([text, to_simplified(text)]):
                     grams = cjk_char_ngrams(variant, zh_ngram, (zh_ngram + 1) // 2)
                     if not grams.size:
@@ -160,6 +162,7 @@ class DecontaminationFilter(PipelineStep):
 
     type = "🔻 - FILTER"
     name = "🧪 decontaminate"
+    excluded_name = "decontaminate"
 
     def __init__(self, index_file: str | Path, eval_files: list[str], zh_ngram: int, en_ngram: int,
                  exclusion_writer: DiskWriter | None = None):
@@ -176,7 +179,7 @@ class DecontaminationFilter(PipelineStep):
                 self.stat_update(StatHints.total)
                 with self.track_time():
                     owner = -1
-                    if index["chars_hashes"].size and has_cjk(doc.text):
+                    if index["chars_hashes"].size and has_han(doc.text):
                         # every window an indexed one could equal: relaxed ones included
                         chars = cjk_char_ngrams(doc.text, self.zh_ngram, min(MIN_CJK_RELAXED, (self.zh_ngram + 1) // 2))
                         pos = _first_match(chars, index["chars_hashes"])
@@ -199,7 +202,10 @@ class DecontaminationFilter(PipelineStep):
                 writer.close()
 
 
-def validate(ctx) -> None:
+EXCLUDING_STEPS = (DecontaminationFilter,)
+
+
+def validate(ctx: StageContext) -> None:
     """Before any stage runs: the `decontamination` section, and every evaluation file exists and parses,
     so a bad one is found in seconds, not after filtering and dedup."""
     cfg = ctx.recipe.section("decontamination", DecontaminationSection)
@@ -209,33 +215,31 @@ def validate(ctx) -> None:
                 pass
 
 
-def enabled(ctx) -> bool:
+def enabled(ctx: StageContext) -> bool:
     """Whether the recipe runs this stage: enabled and with evaluation files listed."""
     cfg = ctx.recipe.section("decontamination", DecontaminationSection)
     return cfg.enabled and bool(cfg.eval_files)
 
 
-def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
+def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     """Decontaminate every source in `inputs`; returns the output documents folder per source."""
     cfg: DecontaminationSection = ctx.recipe.section("decontamination", DecontaminationSection)
     if not cfg.enabled or not cfg.eval_files:
         return dict(inputs)
-    clear_forced(ctx, "decontaminate")
     files = eval_file_list(cfg.eval_files)
-    index_file = ctx.workdir / "stages" / "decontaminate.work" / "eval_ngrams.npz"
+    index_file = ctx.workdir / "stages" / f"{STAGE}.work" / "eval_ngrams.npz"
     index_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez(index_file, **build_index(files, cfg.zh_ngram, cfg.en_ngram))
     names = [_display(path, ctx.recipe.root) for path in files]
     outputs = {}
     for name, folder in inputs.items():
-        out = ctx.stage_dir("decontaminate", name)
+        out = ctx.stage_dir(STAGE, name)
         pipeline = [
             documents_reader(folder),
-            DecontaminationFilter(index_file, names, cfg.zh_ngram, cfg.en_ngram,
-                                  excluded_writer(ctx.excluded_dir(name, REASON))),
+            ctx.excluding(DecontaminationFilter(index_file, names, cfg.zh_ngram, cfg.en_ngram), name),
             documents_writer(out),
         ]
-        if not run_pipeline(ctx, pipeline, stage="decontaminate", source=name, tasks=cfg.tasks, workers=cfg.workers):
+        if not ctx.run_pipeline(pipeline, stage=STAGE, source=name, tasks=cfg.tasks, workers=cfg.workers):
             return {}
         outputs[name] = ensure_documents(out)
     return outputs

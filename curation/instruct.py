@@ -30,6 +30,7 @@ class InstructionFilter(BaseFilter):
     """Schema checks, empty or truncated answers, overlong conversations, duplicate prompts."""
 
     name = "💬 Instructions"
+    excluded_name = "instruct"
 
     def __init__(self, config: InstructSection, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from datatrove.data import Document
 from datatrove.pipeline.readers import ParquetReader
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
@@ -64,6 +65,16 @@ class DocumentsReader(ParquetReader):
 
 def documents_reader(folder: str | Path, **kwargs) -> DocumentsReader:
     return DocumentsReader(folder, **kwargs)
+
+
+def ensure_documents(folder: str | Path) -> Path:
+    """A stage that removed every document of a source still leaves a readable (empty) parquet file,
+    so the next stage's reader finds one."""
+    folder = Path(folder)
+    if not any(folder.glob("*.parquet")):
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(DOCUMENT_SCHEMA.empty_table(), folder / "00000.parquet")
+    return folder
 
 
 def excluded_writer(folder: str | Path, filename: str = "${rank}.jsonl.gz") -> JsonlWriter:

@@ -89,6 +89,7 @@ class ExpectedLanguageFilter(BaseFilter):
     """
 
     name = "🌍 Language ID"
+    excluded_name = "language"
 
     def __init__(self, language: str, threshold: float, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)
@@ -111,6 +112,7 @@ class ConversationLanguageTagger(BaseFilter):
     """Instruction data: records the conversation's language; drops only below an optional threshold."""
 
     name = "🌍 Language ID (conversations)"
+    excluded_name = "language"
 
     def __init__(self, threshold: float | None = None, expected: str | None = None, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)

@@ -9,11 +9,12 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from common.text import CJK_PUNCTUATION, HAN, has_han
 from curation.config import ParallelSection
 from curation.lid import OfflineLID176, language_score
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_URL = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\uff00-\uffef\u4e00-\u9fff<>\"']+")
+# a URL ends at whitespace, quotes and brackets, and at the Chinese text that often follows it unspaced
+_URL = re.compile(f"(?:https?://|www\\.)[^\\s{CJK_PUNCTUATION}{HAN}<>\"']+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
@@ -25,6 +26,7 @@ def numbers(text: str) -> list[str]:
 
 
 def urls(text: str) -> list[str]:
+    """URLs in a text, lowercased and without trailing punctuation, so the two sides can be compared."""
     return sorted(u.rstrip(".,;:)").lower() for u in _URL.findall(text))
 
 
@@ -32,6 +34,7 @@ class ParallelPairFilter(BaseFilter):
     """Drops a pair when either side is wrong; the reason names the first failing check."""
 
     name = "🔀 Parallel pairs"
+    excluded_name = "parallel"
 
     def __init__(self, config: ParallelSection, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)
@@ -52,7 +55,7 @@ class ParallelPairFilter(BaseFilter):
             return False, "identical_sides"
         if zh in en or en in zh:
             return False, "copied_side"
-        if not _HAN.search(zh):
+        if not has_han(zh):
             return False, "zh_side_not_chinese"
         zh_score = language_score(self.lid.scores(zh), "zh", zh)
         en_score = language_score(self.lid.scores(en), "en")

@@ -17,6 +17,7 @@ from curation.io import documents_reader, documents_writer
 from curation.stages import StageContext
 
 STAGE = "publish"
+EXCLUDING_STEPS = ()  # held-out documents are kept, in heldout/, not excluded
 
 
 def is_heldout(doc_id: str, seed: int, fraction: float) -> bool:
@@ -46,6 +47,7 @@ class HeldoutSplit(PipelineStep):
 
 
 def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
+    """Split every source into `curated/<source>/` and `heldout/<source>/`; returns the curated folders."""
     outputs = {}
     for source in ctx.sources:
         curated = ctx.workdir / "curated" / source.name
@@ -60,7 +62,6 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
             HeldoutSplit(ctx.config.heldout_fraction, ctx.recipe.seed, str(heldout)),
             documents_writer(curated),
         ]
-        executor = ctx.executor(pipeline, stage=STAGE, source=source.name, tasks=tasks)
-        ctx.run_executor(executor, stage=STAGE, source=source.name)
+        ctx.run_pipeline(pipeline, stage=STAGE, source=source.name, tasks=tasks)
         outputs[source.name] = curated
     return outputs

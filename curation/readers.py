@@ -147,12 +147,13 @@ class SourceReader(PipelineStep):
 
     name = "📖 Source reader"
     type = "📖 - READER"
+    excluded_name = "read"  # records that cannot be read (malformed JSON, invalid UTF-8, a missing field)
 
-    def __init__(self, source: Source, bad_records: str = "exclude", bad_record_writer: DiskWriter | None = None):
+    def __init__(self, source: Source, bad_records: str = "exclude", exclusion_writer: DiskWriter | None = None):
         super().__init__()
         self.source = source
         self.bad_records = bad_records
-        self.bad_record_writer = bad_record_writer
+        self.exclusion_writer = exclusion_writer
 
     # -- records -----------------------------------------------------------------------------------
     def _records(self, rank: int, world_size: int) -> Iterator[tuple[str, int, Any, str | None]]:
@@ -253,7 +254,7 @@ class SourceReader(PipelineStep):
         if data:
             yield from data
         limit = self.source.input.limit
-        writer = self.bad_record_writer
+        writer = self.exclusion_writer
         if writer is not None:
             writer.__enter__()
         try:

@@ -16,14 +16,10 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.stages import StageContext, read_stats, stat_total
+from common.sources import ParallelSource
+from curation.stages import StageContext, excluded_names, read_stats, stages, stat_total
 
 FORMAT_VERSION = 1
-# Pipeline order of the excluded/ step folders; unknown steps are listed after these.
-STEP_ORDER = [
-    "read", "language", "quality_zh", "gopher_repetition", "gopher_quality", "c4", "fineweb",
-    "parallel", "instruct", "exact_dedup", "near_dedup", "decontaminate",
-]
 
 
 def _zero() -> dict:
@@ -57,27 +53,35 @@ def measure_excluded(folder: Path) -> dict:
     return out
 
 
-def _step_key(name: str) -> tuple[int, str]:
-    return (STEP_ORDER.index(name) if name in STEP_ORDER else len(STEP_ORDER), name)
+def step_order() -> list[str]:
+    """The excluded/ folders in the order their steps run, stage after stage."""
+    return list(dict.fromkeys(name for stage in stages() for name in excluded_names(stage)))
+
+
+def _by_step(order: list[str]):
+    """Sort key for excluded/ folder names: pipeline order, then folders no step declares (left from an
+    older version) by name."""
+    return lambda name: (order.index(name) if name in order else len(order), name)
 
 
 def build_report(ctx: StageContext, complete: bool = True) -> dict:
     """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`)."""
     report = {"format_version": FORMAT_VERSION, "recipe": str(ctx.recipe.path or ""), "complete": complete, "sources": {}}
+    by_step = _by_step(step_order())
     for source in ctx.sources:
         stats = read_stats(ctx.logs_dir("filter", source.name))
         read = {k: stat_total(stats, f"read_{k}") for k in ("docs", "chars", "bytes")}
         removed = {}
         excluded_root = ctx.workdir / "excluded" / source.name
         if excluded_root.is_dir():
-            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir()), key=lambda p: _step_key(p.name)):
+            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir()), key=lambda p: by_step(p.name)):
                 removed[step_dir.name] = measure_excluded(step_dir)
         kept = measure_documents(ctx.workdir / "curated" / source.name)
         heldout = measure_documents(ctx.workdir / "heldout" / source.name)
         accounted = kept["docs"] + heldout["docs"] + sum(r["docs"] for r in removed.values())
         report["sources"][source.name] = {
             "kind": source.kind,
-            "language": getattr(source, "language", "zh-en"),
+            "language": "zh-en" if isinstance(source, ParallelSource) else source.language,
             "read": read,
             "removed": removed,
             "kept": kept,
@@ -105,7 +109,7 @@ def print_report(report: dict, console=None) -> None:
     table = Table(title="Curation funnel (documents)", show_lines=False)
     table.add_column("source")
     table.add_column("read", justify="right")
-    steps = sorted({s for src in report["sources"].values() for s in src["removed"]}, key=_step_key)
+    steps = sorted({s for src in report["sources"].values() for s in src["removed"]}, key=_by_step(step_order()))
     for step in steps:
         table.add_column(f"-{step}", justify="right")
     table.add_column("held out", justify="right")

@@ -8,12 +8,12 @@ where it stopped. `--force STAGE` recomputes that stage and every stage after it
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 from rich.console import Console
 
@@ -24,30 +24,20 @@ from curation._logging import quiet_datatrove
 from curation.config import load_curation
 from curation.readers import BadInputError
 from curation.report import build_report, print_report, write_report
-from curation.stages import StageContext, StageError, Submitted
+from curation.stages import StageContext, StageError, Submitted, excluded_names, stages
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "demo.yaml"
 
-# (stage name, module with `run(ctx, inputs)` and optionally `enabled(ctx)`, excluded/ steps it writes)
-STAGES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("filter", "curation.filter_stage", ("read", "language", "quality_zh", "gopher_repetition", "gopher_quality", "c4", "fineweb", "parallel", "instruct")),
-    ("dedup", "curation.dedup", ("exact_dedup", "near_dedup")),
-    ("decontaminate", "curation.decontam", ("decontaminate",)),
-    ("publish", "curation.publish", ()),
-    ("vocab", "curation.vocab", ()),  # only when tokenizer.extend.enabled and workdir/tokenizer/ is missing
-    ("tokenize", "curation.tokenize", ()),
-]
 
 def validate_recipe(ctx: StageContext) -> None:
     """Before the first stage runs, so that a typo in `tokenize` is reported at once, not after hours of
     filtering: every stage's `validate(ctx)` (its recipe section, and e.g. that the evaluation files
     parse), with the recipe problems of all sections reported together."""
     problems: list[str] = []
-    for _, module_name, _ in STAGES:
-        module = importlib.import_module(module_name)
-        if hasattr(module, "validate"):
+    for stage in stages():
+        if hasattr(stage, "validate"):
             try:
-                module.validate(ctx)
+                stage.validate(ctx)
             except RecipeError as err:
                 problems += err.problems
     if problems:
@@ -58,22 +48,28 @@ def validate_recipe(ctx: StageContext) -> None:
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-def _clear(ctx: StageContext, stage: str, excluded_steps: tuple[str, ...]) -> None:
+def _clear(ctx: StageContext, stage: ModuleType) -> None:
+    """What `--force STAGE` drops before the stage runs again: its logs (so that every task reruns), outputs
+    and scratch, and the excluded/ folder of every step it has, also of steps the recipe no longer enables."""
+    name = stage.STAGE
+    for folder in (ctx.workdir / "logs" / name, ctx.workdir / "stages" / f"{name}.work"):
+        shutil.rmtree(folder, ignore_errors=True)
     for source in ctx.sources:
-        shutil.rmtree(ctx.logs_dir(stage, source.name), ignore_errors=True)
-        shutil.rmtree(ctx.stage_dir(stage, source.name), ignore_errors=True)
-        for step in excluded_steps:
+        shutil.rmtree(ctx.stage_dir(name, source.name), ignore_errors=True)
+        for step in excluded_names(stage):
             shutil.rmtree(ctx.excluded_dir(source.name, step), ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    modules = stages()
+    names = [stage.STAGE for stage in modules]
     parser = argparse.ArgumentParser(prog="python -m curation.run", description=__doc__.splitlines()[0])
     parser.add_argument("recipe", nargs="?", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/demo.yaml)")
     parser.add_argument("--executor", choices=["local", "ray", "slurm"], help="override curation.executor")
     parser.add_argument("--workers", type=int, help="local processes (default: curation.workers)")
     parser.add_argument("--workdir", help="override the recipe's workdir")
-    parser.add_argument("--until", choices=[s for s, _, _ in STAGES], help="stop after this stage")
-    parser.add_argument("--force", choices=[s for s, _, _ in STAGES], help="recompute this stage and all after it")
+    parser.add_argument("--until", choices=names, help="stop after this stage")
+    parser.add_argument("--force", choices=names, help="recompute this stage and all after it")
     parser.add_argument("--verbose", action="store_true", help="show datatrove's INFO logs")
     args = parser.parse_args(argv)
 
@@ -89,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         os.environ["CURATION_QUIET"] = "1"
         quiet_datatrove()
-    names = [s for s, _, _ in STAGES]
     ctx = StageContext(
         recipe=recipe,
         workdir=recipe.workdir,
@@ -108,13 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     try:
         validate_recipe(ctx)
-        for stage, module_name, excluded_steps in STAGES:
-            module = importlib.import_module(module_name)
+        for module in modules:
+            stage = module.STAGE
             if hasattr(module, "enabled") and not module.enabled(ctx):
                 console.print(f"[dim]{stage:>13}: disabled in the recipe[/dim]")
                 continue
             if stage in ctx.force:
-                _clear(ctx, stage, excluded_steps)
+                _clear(ctx, module)
             t0 = time.time()
             with console.status(f"{stage}: running ...") as status:
                 ctx.on_progress = lambda message, status=status: status.update(message)

@@ -1,25 +1,51 @@
-"""What every curation stage gets: the recipe, the sources, folders, and a datatrove executor factory.
+"""The curation stages in order, and what every stage gets: the recipe, the sources, folders, executors.
 
-A stage is a function `run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]`: it takes
-the documents folder of every source from the stage before and returns its own. Stages that run
-datatrove pipelines get their executor from `ctx.executor(...)`, so the recipe (or `--executor`)
-decides between the local, Ray and Slurm executors, and a restarted run skips finished tasks.
+A stage is a module with `STAGE` (its name), `EXCLUDING_STEPS` (the classes of its steps that set documents
+aside, each naming its folder `excluded/<source>/<excluded_name>/`), `run(ctx, inputs)` and optionally
+`validate(ctx)` and `enabled(ctx)`. `run` takes the documents folder of every source from the stage before
+and returns its own. Stages run datatrove pipelines with `ctx.run_pipeline(...)`, so the recipe (or
+`--executor`) decides between the local, Ray and Slurm executors, and a restarted run skips finished tasks.
+`curation.run` derives from the stages what `--force STAGE` clears and the order of the report's steps.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
+from datatrove.pipeline.base import PipelineStep
 
 from common.recipe import Recipe
 from common.sources import Source
 from curation.config import CurationSection
+from curation.io import excluded_writer
+
+# in the order they run; imported when first needed, as every stage module imports this one
+STAGE_MODULES = (
+    "curation.filter_stage",
+    "curation.dedup",
+    "curation.decontam",
+    "curation.publish",
+    "curation.vocab.stage",
+    "curation.tokenize",
+)
+
+
+def stages() -> list[ModuleType]:
+    """The stage modules, in the order they run."""
+    return [importlib.import_module(name) for name in STAGE_MODULES]
+
+
+def excluded_names(stage: ModuleType) -> list[str]:
+    """The `excluded/<source>/` folders a stage's steps may write, in pipeline order."""
+    return list(dict.fromkeys(step.excluded_name for step in stage.EXCLUDING_STEPS))
 
 
 class StageError(RuntimeError):
@@ -55,11 +81,26 @@ class StageContext:
     def logs_dir(self, stage: str, source: str) -> Path:
         return self.workdir / "logs" / stage / source
 
-    def source(self, name: str):
-        return next(s for s in self.sources if s.name == name)
-
-    def tasks_for(self, source) -> int:
+    def tasks_for(self, source: Source) -> int:
         return source.tasks or self.config.tasks
+
+    def excluding(self, step: PipelineStep, source: str) -> PipelineStep:
+        """`step`, writing every document it removes to `excluded/<source>/<its excluded_name>/`."""
+        if not any(type(step) in stage.EXCLUDING_STEPS for stage in stages()):
+            raise TypeError(
+                f"{type(step).__name__} writes excluded/{source}/{step.excluded_name}/ but is in no stage's "
+                "EXCLUDING_STEPS: add it to its stage's, or --force would leave that folder behind and the report "
+                "would count its documents twice"
+            )
+        step.exclusion_writer = excluded_writer(self.excluded_dir(source, step.excluded_name))
+        return step
+
+    def run_pipeline(self, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None) -> bool:
+        """Run one datatrove pipeline; False when it was submitted to Slurm and what needs its output must wait
+        for the next `curation.run` (finished tasks are skipped then)."""
+        executor = self.executor(pipeline, stage=stage, source=source, tasks=tasks, workers=workers)
+        self.run_executor(executor, stage=stage, source=source)
+        return not self.submitted
 
     def executor(self, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None) -> PipelineExecutor:
         """A datatrove executor for one stage of one source; logs and completion markers in logs/<stage>/<source>."""

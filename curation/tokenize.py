@@ -1,10 +1,8 @@
 """The `tokenize` curation stage: curated documents -> packed fixed-length training sequences.
 
 Reads `curated/<source>/`, writes `tokens/<source>/` with `common.tokens.TokenShardWriter` (EOS after
-every document, sequences of `tokenize.seq_len`, document boundaries kept). Per kind:
-
-how each kind of document becomes
-ids and a loss mask is `common.encoding` (shared with evaluation).
+every document, sequences of `tokenize.seq_len`, document boundaries kept). How each kind of document
+becomes ids and a loss mask is `common.encoding` (shared with evaluation).
 
 The tokenizer in effect is `common.tokenizer.tokenizer_in_effect`: `workdir/tokenizer/` when the extension
 is enabled and was built from the recipe's settings, `tokenizer.path` when it is disabled.
@@ -23,7 +21,10 @@ from common.documents import iter_documents
 from common.encoding import DocumentEncoder, TokenizeSection, rendering_settings
 from common.tokenizer import TokenizerLoadError, load_tokenizer_in_effect
 from common.tokens import ShardError, TokenShardWriter, read_meta, tokenizer_fingerprint
-from curation.stages import StageError
+from curation.stages import StageContext, StageError
+
+STAGE = "tokenize"
+EXCLUDING_STEPS = ()
 
 
 def load_tokenizer(recipe):
@@ -118,23 +119,23 @@ def tokenize_source(folder: Path, out: Path, tokenizer, cfg: TokenizeSection, *,
     return meta
 
 
-def validate(ctx) -> None:
+def validate(ctx: StageContext) -> None:
     """The recipe's `tokenize` section (curation.run checks it before any stage runs)."""
     if ctx.recipe.has("tokenize"):
         ctx.recipe.section("tokenize", TokenizeSection)
 
 
-def enabled(ctx) -> bool:
+def enabled(ctx: StageContext) -> bool:
     """Whether the recipe runs this stage."""
     return ctx.recipe.has("tokenizer") and ctx.recipe.section("tokenize", TokenizeSection).enabled
 
 
-def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
+def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     """Tokenize every source's `curated/<source>/` into `tokens/<source>/`; returns the shard folders."""
     cfg: TokenizeSection = ctx.recipe.section("tokenize", TokenizeSection)
     tokenizer = load_tokenizer(ctx.recipe)
     fingerprint = tokenizer_fingerprint(tokenizer)
-    force = "tokenize" in getattr(ctx, "force", ())
+    force = STAGE in ctx.force
     outputs = {}
     chats: dict[str, list[str]] = {}
     names = cfg.sources or [s.name for s in ctx.sources]

@@ -7,16 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from common.recipe import InputPath, OutputPath, Recipe, Section
-
-BenchmarkFormat = Literal["ceval", "cmmlu", "mmlu"]
-
-# Splits that each distribution ships; the first is where the scored questions come from by default.
-DEFAULT_SPLIT: dict[str, str] = {"ceval": "val", "cmmlu": "test", "mmlu": "test"}
-SPLITS: dict[str, tuple[str, ...]] = {
-    "ceval": ("dev", "val", "test"),
-    "cmmlu": ("dev", "test"),
-    "mmlu": ("dev", "val", "test"),
-}
+from evaluation.benchmarks import FORMATS
 
 
 class PerplexitySection(Section):
@@ -31,14 +22,21 @@ class BenchmarkSection(Section):
     """One multiple-choice benchmark on local files in its original distribution format."""
 
     name: str
-    format: BenchmarkFormat
+    format: str  # a registered benchmark format (evaluation.benchmarks.FORMATS): ceval, cmmlu, mmlu, ...
     path: InputPath
-    split: str | None = None  # default: val for ceval (its test answers are withheld), test otherwise
+    split: str | None = None  # default: the format's scored split (ceval: val, its test answers are withheld)
     shots: int = Field(default=5, ge=0)
     subjects: list[str] | None = None  # None: every subject found in the split's folder
     # Wraps the whole k-shot prompt (ending with the answer cue); the option letter follows it.
     template: str | None = None
     subject_names: dict[str, str] = Field(default_factory=dict)  # shown in the prompt header
+
+    @field_validator("format")
+    @classmethod
+    def _registered_format(cls, value: str) -> str:
+        if value not in FORMATS:
+            raise ValueError(f"unknown benchmark format {value!r} (one of {', '.join(sorted(FORMATS))})")
+        return value
 
     @field_validator("template")
     @classmethod
@@ -53,9 +51,10 @@ class BenchmarkSection(Section):
         return self
 
     def eval_split(self) -> str:
-        split = self.split or DEFAULT_SPLIT[self.format]
-        if split not in SPLITS[self.format] or split == "dev":
-            allowed = [s for s in SPLITS[self.format] if s != "dev"]
+        benchmark = FORMATS[self.format]
+        split = self.split or benchmark.scored_split
+        if split not in benchmark.scored_splits():
+            allowed = list(benchmark.scored_splits())
             raise ValueError(f"split {split!r} is not a scored split of {self.format} (one of {allowed})")
         return split
 

@@ -15,6 +15,9 @@ import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
+from common.device import DeviceError, pick_device
+from common.tokenizer import has_tokenizer
+
 
 class ModelError(ValueError):
     """A model or tokenizer folder cannot be used (missing, or tokenizer and model disagree)."""
@@ -51,18 +54,6 @@ class LoadedModel:
         return 0
 
 
-def _has_tokenizer(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer.model", "tokenizer_config.json"))
-
-
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ModelError("evaluation.device is cuda but no CUDA device is available")
-    return torch.device(device)
-
-
 def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:
     if dtype == "auto":
         return torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -87,10 +78,13 @@ def load_model(
     path = Path(path)
     if not (path / "config.json").is_file():
         raise ModelError(f"{path}: not a Hugging Face model folder (no config.json)")
-    tokenizer_path: Path | str | None = path if _has_tokenizer(path) else fallback_tokenizer
+    tokenizer_path: Path | str | None = path if has_tokenizer(path) else fallback_tokenizer
     if tokenizer_path is None:
         raise ModelError(f"{path}: has no tokenizer files and the recipe names no tokenizer (tokenizer.path)")
-    torch_device = pick_device(device)
+    try:
+        torch_device = pick_device(device, key="evaluation.device")
+    except DeviceError as err:
+        raise ModelError(str(err)) from None
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path), trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(

@@ -1,10 +1,6 @@
 """k-shot multiple-choice scoring: the answer is the option letter the model gives the highest
-log-probability after the prompt (as in the C-Eval, CMMLU and MMLU reference code).
-
-Prompt wording follows each benchmark's reference implementation:
-    C-Eval  以下是中国关于{subject}考试的单项选择题，请选出其中的正确答案。  ... 答案：X
-    CMMLU   以下是关于{subject}的单项选择题，请直接给出正确答案的选项。      题目：... 答案是：X
-    MMLU    The following are multiple choice questions (with answers) about {subject}.  ... Answer: X
+log-probability after the prompt (as in the C-Eval, CMMLU and MMLU reference code), for questions with
+any number of options. The prompt wording is the benchmark format's `PromptStyle` (evaluation.benchmarks).
 """
 
 from __future__ import annotations
@@ -13,29 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evaluation.benchmarks import LETTERS, Question, Subject
+from evaluation.benchmarks import FORMATS, PromptStyle, Question, Subject
 from evaluation.config import BenchmarkSection
 from evaluation.models import LoadedModel, next_token_logprobs, target_logprobs
 
 
-@dataclass(frozen=True)
-class PromptStyle:
-    header: str  # with {subject}
-    question_prefix: str
-    answer_cue: str  # ends the prompt; the option letter follows
-    letter_prefix: str  # between the cue and the letter (MMLU writes "Answer: A")
-
-
-STYLES: dict[str, PromptStyle] = {
-    "ceval": PromptStyle("以下是中国关于{subject}考试的单项选择题，请选出其中的正确答案。\n\n", "", "\n答案：", ""),
-    "cmmlu": PromptStyle("以下是关于{subject}的单项选择题，请直接给出正确答案的选项。\n\n", "题目：", "\n答案是：", ""),
-    "mmlu": PromptStyle("The following are multiple choice questions (with answers) about {subject}.\n\n", "", "\nAnswer:", " "),
-}
-
-
 def format_question(style: PromptStyle, question: Question, *, with_answer: bool) -> str:
     text = style.question_prefix + question.question
-    for letter, choice in zip(LETTERS, question.choices, strict=True):
+    for letter, choice in zip(question.letters, question.choices, strict=True):
         text += f"\n{letter}. {choice}"
     text += style.answer_cue
     if with_answer:
@@ -46,7 +27,7 @@ def format_question(style: PromptStyle, question: Question, *, with_answer: bool
 def build_prompt(bench: BenchmarkSection, subject: Subject, question: Question, shots: int) -> str:
     """Header, `shots` dev examples with answers, then the question up to its answer cue; wrapped in
     the recipe's instruction template when one is given."""
-    style = STYLES[bench.format]
+    style = FORMATS[bench.format].style
     prompt = style.header.replace("{subject}", subject.display_name)
     for example in subject.dev[:shots]:
         prompt += format_question(style, example, with_answer=True)
@@ -68,7 +49,7 @@ class Request:
 def _tokenize(lm: LoadedModel, prompt: str, continuations: list[str]) -> tuple[list[int], list[list[int]]]:
     """Context ids and per-option continuation ids, split where the tokenizer splits the joined text
     (a letter may merge with the cue's trailing space), with the options' common prefix moved into
-    the context so that single-token letters need one forward pass for all four."""
+    the context so that single-token letters need one forward pass for all of them."""
     context = lm.prefix_ids + lm.encode(prompt)
     wholes = [lm.prefix_ids + lm.encode(prompt + text) for text in continuations]
     split = len(context)
@@ -87,7 +68,7 @@ def _tokenize(lm: LoadedModel, prompt: str, continuations: list[str]) -> tuple[l
 
 def make_request(lm: LoadedModel, bench: BenchmarkSection, subject: Subject, question: Question) -> Request:
     """Tokenized request, dropping few-shot examples (then the prompt's start) to fit the context."""
-    letter_texts = [STYLES[bench.format].letter_prefix + letter for letter in LETTERS]
+    letter_texts = [FORMATS[bench.format].style.letter_prefix + letter for letter in question.letters]
     shots = min(bench.shots, len(subject.dev))
     while True:
         context, conts = _tokenize(lm, build_prompt(bench, subject, question, shots), letter_texts)
@@ -115,8 +96,8 @@ class SubjectResult:
 
 
 def score_requests(lm: LoadedModel, requests: list[Request], batch_tokens: int) -> list[np.ndarray]:
-    """Log-probability of each option's continuation, (4,) per request."""
-    scores: list[np.ndarray] = [np.zeros(len(LETTERS))] * len(requests)
+    """Log-probability of each option's continuation, one array of (options,) per request."""
+    scores: list[np.ndarray] = [np.zeros(len(r.continuations)) for r in requests]
     single = [i for i, r in enumerate(requests) if all(len(c) == 1 for c in r.continuations)]
     if single:
         found = next_token_logprobs(
@@ -130,12 +111,9 @@ def score_requests(lm: LoadedModel, requests: list[Request], batch_tokens: int) 
     multi = sorted(set(range(len(requests))) - set(single))
     if multi:
         sequences = [requests[i].context + c for i in multi for c in requests[i].continuations]
-        found = target_logprobs(lm, sequences, batch_tokens)
-        for k, i in enumerate(multi):
-            per_option = []
-            for j, cont in enumerate(requests[i].continuations):
-                per_option.append(float(found[k * len(LETTERS) + j][-len(cont) :].sum()))
-            scores[i] = np.array(per_option)
+        found = iter(target_logprobs(lm, sequences, batch_tokens))  # in the order of `sequences`
+        for i in multi:
+            scores[i] = np.array([float(next(found)[-len(c) :].sum()) for c in requests[i].continuations])
     return scores
 
 
@@ -149,7 +127,7 @@ def evaluate_benchmark(
         scores = score_requests(lm, requests, batch_tokens)
         result = SubjectResult(subject=subject.name, n=len(subject.questions), correct=0)
         for question, request, logprobs in zip(subject.questions, requests, scores, strict=True):
-            predicted = LETTERS[int(np.argmax(logprobs))]
+            predicted = question.letters[int(np.argmax(logprobs))]
             result.correct += int(predicted == question.answer)
             result.predictions.append(
                 {
@@ -157,7 +135,7 @@ def evaluate_benchmark(
                     "line": question.line,
                     "answer": question.answer,
                     "predicted": predicted,
-                    "logprobs": dict(zip(LETTERS, map(float, logprobs), strict=True)),
+                    "logprobs": dict(zip(question.letters, map(float, logprobs), strict=True)),
                     "shots": request.shots,
                 }
             )

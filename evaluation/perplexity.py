@@ -10,9 +10,7 @@ after BOS is predicted exactly once (context restarts at a window boundary). Ins
 score the assistant turns only, rendered and masked exactly as the tokenize stage renders them for
 training (`common.encoding.DocumentEncoder` with the recipe's `tokenize` section: the recipe's or the
 tokenizer's chat template, else `turn_templates`), each answer's end-of-turn token and the final EOS
-included; their characters are the answers' characters. Without a `tokenize` section (a direct call),
-the tokenizer's `return_assistant_tokens_mask` is used when its template marks the turns, else the turns
-joined by blank lines.
+included; their characters are the answers' characters.
 """
 
 from __future__ import annotations
@@ -69,26 +67,6 @@ class ScoredText:
     chars: int
 
 
-def _chat_tokens(lm: LoadedModel, messages: list[dict]) -> ScoredText | None:
-    """Assistant-only mask from the chat template, or None when the template cannot mark turns."""
-    if not getattr(lm.tokenizer, "chat_template", None):
-        return None
-    try:
-        out = lm.tokenizer.apply_chat_template(
-            messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True
-        )
-    except (ValueError, TypeError, KeyError):
-        return None
-    mask = list(out.get("assistant_masks") or [])
-    if not any(mask):
-        return None
-    ids = list(out["input_ids"])
-    if not lm.prefix_ids or ids[:1] != lm.prefix_ids:
-        ids, mask = lm.prefix_ids + ids, [0] * len(lm.prefix_ids) + mask
-    chars = sum(len(m.get("content") or "") for m in messages if m.get("role") == "assistant")
-    return ScoredText(ids, mask, chars)
-
-
 def _as_trained(lm: LoadedModel, encoder: DocumentEncoder, document: dict, messages: list[dict]) -> ScoredText:
     """A conversation as the tokenize stage packs it: its ids and loss mask, then EOS (trained)."""
     doc = {"id": str(document.get("id")), "text": document.get("text") or "", "metadata": document.get("metadata") or {}}
@@ -103,29 +81,12 @@ def _as_trained(lm: LoadedModel, encoder: DocumentEncoder, document: dict, messa
     return ScoredText(ids, mask, chars)
 
 
-def document_tokens(lm: LoadedModel, document: dict, encoder: DocumentEncoder | None = None) -> ScoredText:
+def document_tokens(lm: LoadedModel, document: dict, encoder: DocumentEncoder) -> ScoredText:
     """Token ids and scored positions for one held-out document (see the module docstring)."""
     metadata = document.get("metadata") or {}
     messages = metadata.get("messages")
     if metadata.get("kind") == "instruct" and messages:
-        if encoder is not None:
-            return _as_trained(lm, encoder, document, messages)
-        chat = _chat_tokens(lm, messages)
-        if chat is not None:
-            return chat
-        ids, mask, chars = list(lm.prefix_ids), [0] * len(lm.prefix_ids), 0
-        for k, message in enumerate(messages):
-            content = message.get("content") or ""
-            piece = lm.encode(content)
-            scored = message.get("role") == "assistant"
-            ids += piece
-            mask += [int(scored)] * len(piece)
-            chars += len(content) if scored else 0
-            if k + 1 < len(messages):
-                separator = lm.encode("\n\n")
-                ids += separator
-                mask += [0] * len(separator)
-        return ScoredText(ids, mask, chars)
+        return _as_trained(lm, encoder, document, messages)
     text = document["text"]
     encoded = lm.encode(text)
     return ScoredText(lm.prefix_ids + encoded, [0] * len(lm.prefix_ids) + [1] * len(encoded), len(text))
@@ -150,7 +111,7 @@ class DocumentScore:
 
 
 def score_documents(
-    lm: LoadedModel, documents: Iterable[dict], source: str, batch_tokens: int, encoder: DocumentEncoder | None = None
+    lm: LoadedModel, documents: Iterable[dict], source: str, batch_tokens: int, encoder: DocumentEncoder
 ) -> Iterator[DocumentScore]:
     """Per-document NLL sums, scoring `GROUP_DOCUMENTS` documents per batched call."""
     group: list[dict] = []
@@ -216,13 +177,13 @@ def evaluate_perplexity(
     heldout: Path,
     sources: list[str],
     batch_tokens: int,
+    tokenize: TokenizeSection,
     max_documents: int | None = None,
-    tokenize: TokenizeSection | None = None,
 ) -> PerplexityResult:
     """Score every held-out document of `sources`, aggregated per source, per language and overall;
     conversations rendered as the recipe's `tokenize` section renders them for training."""
     result = PerplexityResult()
-    encoder = DocumentEncoder(lm.tokenizer, tokenize) if tokenize is not None else None
+    encoder = DocumentEncoder(lm.tokenizer, tokenize)
     for source in sources:
         documents: Iterable[dict] = iter_documents(heldout / source)
         if max_documents is not None:

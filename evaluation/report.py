@@ -6,6 +6,7 @@
         "perplexity": {"by_source"|"by_language": {group: METRICS}, "all": METRICS} | null,
         "benchmarks": {name: {"format", "split", "shots", "template", "n", "correct",
                               "average" (mean of subject accuracies), "micro" (correct / n),
+                              "chance" (mean of subjects' expected accuracy of guessing),
                               "subjects": {subject: {"n", "correct", "accuracy"}}}}}}}
     METRICS = {"docs", "tokens", "chars", "nll" (nats), "loss", "perplexity", "bits_per_char"}
 """
@@ -136,7 +137,15 @@ def write_plots(results: dict, out: Path) -> list[Path]:
             benches = results["models"][name].get("benchmarks", {})
             values = [100 * benches[b]["average"] if b in benches else float("nan") for b in bench_names]
             ax.bar([i + k * width for i in range(len(bench_names))], values, width, label=name)
-        ax.axhline(25, color="grey", linestyle="--", linewidth=1, label="chance (4 options)")
+        # benchmarks may have different numbers of options: one chance mark per benchmark
+        label = "chance"
+        for i, bench in enumerate(bench_names):
+            chance = next((m["benchmarks"][bench]["chance"] for m in results["models"].values()
+                           if "chance" in m.get("benchmarks", {}).get(bench, {})), None)
+            if chance is not None:
+                ax.hlines(100 * chance, i - width / 2, i + 0.8 - width / 2, color="grey", linestyle="--",
+                          linewidth=1, label=label)
+                label = None
         ax.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(bench_names))])
         ax.set_xticklabels(bench_names)
         ax.set_ylabel("accuracy, % (mean of subjects)")

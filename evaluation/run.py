@@ -15,7 +15,7 @@ from common.encoding import TokenizeSection
 from common.recipe import Recipe, RecipeError
 from common.tokenizer import tokenizer_in_effect
 from common.tokens import ShardError
-from evaluation.benchmarks import BenchmarkError, Subject, load_benchmark
+from evaluation.benchmarks import BenchmarkError, Question, Subject, load_benchmark
 from evaluation.config import EvaluationSection, load_section
 from evaluation.models import LoadedModel, ModelError, load_model
 from evaluation.multiple_choice import evaluate_benchmark
@@ -42,6 +42,11 @@ def _model_names(paths: list[str]) -> list[tuple[str, Path]]:
     return out
 
 
+def chance(questions: list[Question]) -> float:
+    """Expected accuracy of guessing: questions may have different numbers of options."""
+    return sum(1 / len(q.choices) for q in questions) / len(questions) if questions else float("nan")
+
+
 def evaluate_model(
     lm: LoadedModel,
     section: EvaluationSection,
@@ -49,7 +54,7 @@ def evaluate_model(
     sources: list[str],
     benchmarks: dict[str, list[Subject]],
     out: Path,
-    tokenize: TokenizeSection | None = None,
+    tokenize: TokenizeSection,
 ) -> dict:
     """All metrics for one model; per-document and per-question details go to files under `out`."""
     entry: dict = {
@@ -64,7 +69,7 @@ def evaluate_model(
     safe_name = lm.name.replace("/", "__")
     if sources:
         started = time.perf_counter()
-        ppl = evaluate_perplexity(lm, heldout, sources, section.batch_tokens, section.perplexity.max_documents, tokenize)
+        ppl = evaluate_perplexity(lm, heldout, sources, section.batch_tokens, tokenize, section.perplexity.max_documents)
         entry["perplexity"] = ppl.as_dict()
         entry["perplexity"]["seconds"] = round(time.perf_counter() - started, 3)
         details = out / "documents" / f"{safe_name}.jsonl"
@@ -87,6 +92,7 @@ def evaluate_model(
             "correct": correct,
             "average": sum(r.accuracy for r in per_subject.values()) / len(per_subject),
             "micro": correct / n if n else float("nan"),
+            "chance": sum(chance(s.questions) for s in benchmarks[bench.name]) / len(benchmarks[bench.name]),
             "subjects": {
                 s: {"n": r.n, "correct": r.correct, "accuracy": r.accuracy} for s, r in per_subject.items()
             },

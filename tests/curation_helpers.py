@@ -1,47 +1,38 @@
-"""Test helpers for the curation stages after filtering: a minimal stage context and document folders.
-
-`StageContext` mirrors the interface of `curation.stages.StageContext` (recipe, workdir, sources,
-executor, stage_dir, excluded_dir) with datatrove's local executor, so the stage functions can be
-tested on their own.
-"""
+"""Test helpers for the curation stages: the real stage context for a small recipe, and document folders."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
-from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import JsonlReader  # noqa: F401  (keeps datatrove's reader registry loaded)
 
 from common.documents import iter_documents, iter_excluded
 from common.recipe import Recipe
+from common.sources import load_sources
+from curation.config import load_curation
 from curation.io import documents_writer
+from curation.stages import StageContext
 
 
-@dataclass
-class Source:
-    name: str
-    kind: str = "mono"
-    language: str | None = "zh"
+def source(name: str, kind: str = "mono", language: str | None = None) -> dict:
+    """A `sources` entry for a stage that reads documents folders, not the source's input: the input is a
+    Hugging Face dataset name that is never opened."""
+    entry = {"kind": kind, "name": name, "input": {"hub": f"tests/{name}"}}
+    return entry | ({"language": language} if language else {})
 
 
-@dataclass
-class StageContext:
-    recipe: Recipe
-    workdir: Path
-    sources: list[Source]
+def recipe_with(root: Path, *sources: dict, workdir: str = "work", **sections) -> Recipe:
+    """A recipe under `root` with these sources and sections."""
+    return Recipe.from_dict({"workdir": workdir, **({"sources": list(sources)} if sources else {}), **sections}, root=root)
 
-    def executor(self, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None):
-        return LocalPipelineExecutor(
-            pipeline, tasks=tasks, workers=workers or 1, logging_dir=str(self.workdir / "logs" / stage / source),
-            skip_completed=True,
-        )
 
-    def stage_dir(self, stage: str, source: str) -> Path:
-        return self.workdir / "stages" / stage / source
-
-    def excluded_dir(self, source: str, step: str) -> Path:
-        return self.workdir / "excluded" / source / step
+def stage_context(recipe: Recipe, force: Iterable[str] = ()) -> StageContext:
+    """The stage context `curation.run` builds for `recipe`, on the local executor with one worker, which
+    runs every task in this process."""
+    sources = load_sources(recipe) if recipe.has("sources") else []
+    return StageContext(recipe=recipe, workdir=recipe.workdir, sources=sources, config=load_curation(recipe),
+                        workers=1, force=set(force))
 
 
 def write_documents(folder: Path, docs: list[dict]) -> Path:

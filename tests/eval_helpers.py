@@ -12,13 +12,16 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
 
 
-def char_tokenizer(extra_text: str = "", chat_template: str | None = None) -> PreTrainedTokenizerFast:
-    """One token per character (BPE with no merges): printable ASCII plus the characters of `extra_text`."""
+def char_tokenizer(
+    extra_text: str = "", chat_template: str | None = None, merges: tuple[tuple[str, str], ...] = ()
+) -> PreTrainedTokenizerFast:
+    """One token per character (BPE with only the given `merges`): printable ASCII plus the characters of
+    `extra_text`, plus one token per merge."""
     chars = sorted(set(string.printable) | set(extra_text))
     vocab = {tok: i for i, tok in enumerate(SPECIALS)}
-    for ch in chars:
-        vocab.setdefault(ch, len(vocab))
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    for token in [*chars, *("".join(pair) for pair in merges)]:
+        vocab.setdefault(token, len(vocab))
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=list(merges), unk_token="<unk>"))
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>"
     )
@@ -52,9 +55,16 @@ def tiny_llama(vocab_size: int, seed: int = 0, hidden: int = 32, max_positions: 
     return model
 
 
-def save_model(folder: Path, extra_text: str = "", seed: int = 0, chat_template: str | None = None, **kw) -> Path:
+def save_model(
+    folder: Path,
+    extra_text: str = "",
+    seed: int = 0,
+    chat_template: str | None = None,
+    merges: tuple[tuple[str, str], ...] = (),
+    **kw,
+) -> Path:
     """A tiny LLaMA and its character tokenizer saved as a Hugging Face folder (safetensors)."""
-    tokenizer = char_tokenizer(extra_text, chat_template)
+    tokenizer = char_tokenizer(extra_text, chat_template, merges)
     model = tiny_llama(len(tokenizer), seed=seed, **kw)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

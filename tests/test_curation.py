@@ -12,20 +12,24 @@ import yaml
 import zstandard
 from datatrove.data import Document
 from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
+from datatrove.pipeline.filters.base_filter import BaseFilter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.documents import iter_documents, iter_excluded
 from common.recipe import Recipe
 from common.sources import load_sources
+from curation import filter_stage
 from curation.config import InstructSection, NormalizeSection, ParallelSection, load_curation
 from curation.instruct import InstructionFilter
 from curation.lid import ExpectedLanguageFilter
 from curation.normalize import Normalizer
 from curation.parallel import ParallelPairFilter
-from curation.quality import ChineseQualityFilter, FastEnglishWordTokenizer
+from curation.quality_en import FastEnglishWordTokenizer
+from curation.quality_zh import ChineseQualityFilter
 from curation.readers import SourceReader, record_to_document
 from curation.run import main as curation_main
+from tests.curation_helpers import recipe_with, source, stage_context
 from tests.curation_samples import EN_GOOD, EN_SPAM, FR_TEXT, ZH_GOOD, ZH_MIXED_TECH, ZH_SPAM, ZH_TRADITIONAL
 
 
@@ -98,11 +102,11 @@ def excluded_by_id(workdir: Path, source: str) -> dict[str, dict]:
 def test_kept_plus_excluded_equals_read_for_every_source(curated):
     workdir, counts = curated
     report = json.loads((workdir / "curated" / "_report.json").read_text())
-    for source, n_records in counts.items():
-        kept = list(iter_documents(workdir / "curated" / source))
-        excluded = excluded_by_id(workdir, source)
-        assert len(kept) + len(excluded) == n_records, source
-        entry = report["sources"][source]
+    for name, n_records in counts.items():
+        kept = list(iter_documents(workdir / "curated" / name))
+        excluded = excluded_by_id(workdir, name)
+        assert len(kept) + len(excluded) == n_records, name
+        entry = report["sources"][name]
         assert entry["read"]["docs"] == n_records
         assert entry["kept"]["docs"] == len(kept)
         assert sum(step["docs"] for step in entry["removed"].values()) == len(excluded)
@@ -188,6 +192,54 @@ def test_restart_after_a_crash_skips_finished_tasks_and_gives_the_same_output(tm
     ref_report = json.loads((reference.parent / "work/curated/_report.json").read_text())["sources"]
     got_report = json.loads((work / "curated/_report.json").read_text())["sources"]
     assert ref_report == got_report
+
+
+class NoDigits(BaseFilter):
+    """A filter step added to the stage: it only declares its excluded/ folder, nothing else."""
+
+    name = "🔢 No digits"
+    excluded_name = "no_digits"
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        return (False, "has_digits") if any(ch.isdigit() for ch in doc.text) else True
+
+
+def test_a_new_filter_step_is_reported_and_cleared_by_force_filter(tmp_path, monkeypatch):
+    (tmp_path / "zh.jsonl").write_text("".join(
+        json.dumps({"id": doc_id, "text": text}, ensure_ascii=False) + "\n"
+        for doc_id, text in [("a", ZH_GOOD[0] + "2024"), ("b", ZH_GOOD[1]), ("c", ZH_GOOD[2] + "(3)"), ("d", ZH_SPAM)]
+    ))
+    recipe = {"workdir": "work", "sources": [{"kind": "mono", "name": "zh", "language": "zh", "input": {"path": "zh.jsonl"}}],
+              "curation": {"heldout_fraction": 0.0, "workers": 1}, "dedup": {"enabled": False}}
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    build_pipeline = filter_stage.build_pipeline
+
+    def with_no_digits(ctx, source):
+        reader, *rest = build_pipeline(ctx, source)
+        return [reader, ctx.excluding(NoDigits(), source.name), *rest]
+
+    reader, *steps = filter_stage.EXCLUDING_STEPS
+    monkeypatch.setattr(filter_stage, "EXCLUDING_STEPS", (reader, NoDigits, *steps))
+    monkeypatch.setattr(filter_stage, "build_pipeline", with_no_digits)
+    assert curation_main([str(tmp_path / "recipe.yaml")]) == 0
+    work = tmp_path / "work"
+    report = json.loads((work / "curated" / "_report.json").read_text())["sources"]["zh"]
+    assert list(report["removed"]) == ["no_digits", "quality_zh"]  # in the order of the stage's steps
+    assert report["removed"]["no_digits"]["docs"] == 2 and report["removed"]["no_digits"]["reasons"] == {"has_digits": 2}
+    assert report["read"]["docs"] == 4 and report["kept"]["docs"] == 1 and report["balanced"]
+
+    # the step leaves the pipeline (as when a recipe turns it off): --force filter clears its folder
+    monkeypatch.setattr(filter_stage, "build_pipeline", build_pipeline)
+    assert curation_main([str(tmp_path / "recipe.yaml"), "--force", "filter"]) == 0
+    assert not (work / "excluded" / "zh" / "no_digits").exists()
+    report = json.loads((work / "curated" / "_report.json").read_text())["sources"]["zh"]
+    assert list(report["removed"]) == ["quality_zh"] and report["kept"]["docs"] == 3 and report["balanced"]
+
+
+def test_a_step_no_stage_declares_cannot_write_excluded_documents(tmp_path):
+    ctx = stage_context(recipe_with(tmp_path, source("s", "mono", "zh")))
+    with pytest.raises(TypeError, match=r"NoDigits writes excluded/s/no_digits/ but is in no stage's EXCLUDING_STEPS"):
+        ctx.excluding(NoDigits(), "s")
 
 
 record = st.one_of(
@@ -333,38 +385,13 @@ def test_ray_executor_gives_the_same_output_as_local(tmp_path):
     assert outputs["ray"] == outputs["local"] and outputs["local"]
 
 
-@settings(max_examples=200, deadline=None)
-@given(text=st.text(alphabet="甲乙丙", max_size=60))
-def test_character_ngram_statistics_match_their_definitions(text):
-    """Property: the vectorised n-gram statistics equal a direct count over the string."""
-    from collections import Counter
-
-    import numpy as np
-
-    from curation.quality import duplicate_ngram_fraction, ngram_hashes, top_ngram_fraction
-
-    codes = np.array([ord(ch) for ch in text], dtype=np.uint32)
-    hashes = ngram_hashes(codes, 10)
-    for n in range(2, 11):
-        if len(text) < n:
-            continue
-        grams = [text[i : i + n] for i in range(len(text) - n + 1)]
-        most = Counter(grams).most_common(1)[0][1]
-        assert top_ngram_fraction(hashes[n], n, len(text)) == pytest.approx(most * n / len(text) if most > 1 else 0.0)
-        seen, covered = set(), set()
-        for i, gram in enumerate(grams):
-            if gram in seen:
-                covered.update(range(i, i + n))
-            seen.add(gram)
-        expected = len(covered) / len(text) if len(text) >= 2 * n else 0.0
-        assert duplicate_ngram_fraction(hashes[n], n, len(text)) == pytest.approx(expected)
-
-
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
         ({"tokenize": {"seqlen": 64}}, "tokenize.seqlen: unknown key (did you mean 'seq_len'?)"),
         ({"decontamination": {"eval_files": ["bad.jsonl"]}}, "bad.jsonl: line 2: not valid JSON"),
+        ({"curation": {"quality_zh": {"dup_ngrams": {65: 0.1}}}},
+         "curation.quality_zh.dup_ngrams[65]: Input should be less than or equal to 64"),
     ],
 )
 def test_recipe_and_evaluation_file_errors_come_before_any_stage_runs(tmp_path, capsys, extra, message):

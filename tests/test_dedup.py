@@ -12,10 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import curation.dedup as dedup
-from common.recipe import Recipe, RecipeError
+from common.recipe import RecipeError
 from curation.dedup.minhash import PAIR
 from curation.dedup.shingles import BottomKSketcher, MinHasher, normalize, sketch_similarity, text_ngrams
-from tests.curation_helpers import Source, StageContext, read_excluded, read_ids, write_documents
+from tests.curation_helpers import (
+    read_excluded,
+    read_ids,
+    recipe_with,
+    source,
+    stage_context,
+    write_documents,
+)
 
 ZH_CHARS = [chr(c) for c in range(0x4E00, 0x4E00 + 2500)]
 EN_WORDS = ["".join(random.Random(i).choices("abcdefghijklmnopqrstuvwxyz", k=6)) for i in range(3000)]
@@ -56,11 +63,8 @@ def planted(lang: str, seed: int = 0, n_docs: int = 40):
 
 def run_dedup(tmp_path, sources: dict[str, list[dict]], languages: dict[str, str], section: dict | None = None):
     inputs = {name: write_documents(tmp_path / "in" / name, docs) for name, docs in sources.items()}
-    ctx = StageContext(
-        Recipe.from_dict({"dedup": section or {}}, root=tmp_path),
-        tmp_path / "work",
-        [Source(name, "mono", languages[name]) for name in sources],
-    )
+    ctx = stage_context(recipe_with(tmp_path, *(source(name, "mono", languages[name]) for name in sources),
+                                    dedup=section or {}))
     return ctx, dedup.run(ctx, inputs)
 
 
@@ -156,7 +160,7 @@ def test_without_verification_every_candidate_is_a_duplicate(tmp_path):
 
 def test_bands_that_cannot_reach_the_similarity_are_a_recipe_error(tmp_path):
     recipe = {"dedup": {"near": {"zh_similarity": 0.6, "num_buckets": 14, "hashes_per_bucket": 8}}}
-    ctx = StageContext(Recipe.from_dict(recipe, root=tmp_path), tmp_path, [])
+    ctx = stage_context(recipe_with(tmp_path, workdir=".", **recipe))
     with pytest.raises(RecipeError, match=r"dedup.near: .*zh_similarity=0.6 a candidate with probability 0.21"):
         dedup.run(ctx, {})
 
@@ -191,8 +195,7 @@ def test_a_source_read_twice_keeps_one_copy_of_each_record(tmp_path, tasks):
         for rank, part in enumerate([records[:3], records[3:] + records[:2], records[2:]]):
             for r in part:
                 writer.write(Document(text=r["text"], id=r["id"], metadata={"kind": "mono"}), rank)
-    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"enabled": False}, "tasks": tasks}}, root=tmp_path),
-                       tmp_path / "work", [Source("s", "mono", "zh")])
+    ctx = stage_context(recipe_with(tmp_path, source("s", "mono", "zh"), dedup={"near": {"enabled": False}, "tasks": tasks}))
     out = dedup.run(ctx, {"s": folder})
     assert sorted(read_ids(out["s"])) == [r["id"] for r in records]
     removed = [e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("s", "exact_dedup"))]
@@ -205,8 +208,7 @@ def test_parallel_pairs_deduplicated_on_the_pair(tmp_path):
         {"id": f"p/{i}", "text": f"{zh}\n{en}", "metadata": {"kind": "parallel", "zh": zh, "en": en}}
         for i, (zh, en) in enumerate(pairs)
     ]
-    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"enabled": False}}}, root=tmp_path), tmp_path / "w",
-                       [Source("p", "parallel", None)])
+    ctx = stage_context(recipe_with(tmp_path, source("p", "parallel"), workdir="w", dedup={"near": {"enabled": False}}))
     out = dedup.run(ctx, {"p": write_documents(tmp_path / "p", docs)})
     assert read_ids(out["p"]) == ["p/0", "p/1"]
     assert [e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("p", "exact_dedup"))] == ["p/0"]
@@ -227,8 +229,7 @@ def test_instruction_records_that_differ_in_their_numbers_are_kept(tmp_path, kee
     docs = templated_arithmetic()
     copy = {"id": "i/copy", "text": docs[0]["text"].replace("请写出", "请你写出"), "metadata": {"kind": "instruct"}}
     inputs = {"i": write_documents(tmp_path / "in", docs + [copy])}
-    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"keep_digits": keep_digits}}}, root=tmp_path),
-                       tmp_path / "work", [Source("i", "instruct", None)])
+    ctx = stage_context(recipe_with(tmp_path, source("i", "instruct"), dedup={"near": {"keep_digits": keep_digits}}))
     out = dedup.run(ctx, inputs)
     removed = {e["id"]: e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("i", "near_dedup"))}
     if keep_digits:  # the numbers count: only the reworded copy of i/0 is a near duplicate
@@ -255,7 +256,7 @@ def test_instruction_records_are_shingled_in_their_own_language(tmp_path):
                  "明朝又大规模重修，形成了我们今天看到的样子。",
     }
     docs = [{"id": k, "text": t, "metadata": {"kind": "instruct"}} for k, t in texts.items()]
-    ctx = StageContext(Recipe.from_dict({"dedup": {}}, root=tmp_path), tmp_path / "work", [Source("i", "instruct", None)])
+    ctx = stage_context(recipe_with(tmp_path, source("i", "instruct"), dedup={}))
     out = dedup.run(ctx, {"i": write_documents(tmp_path / "in", docs)})
     removed = {e["id"]: e["metadata"] for e in read_excluded(ctx.excluded_dir("i", "near_dedup"))}
     assert {k: m["duplicate_of"] for k, m in removed.items()} == {"i/poem2": "i/poem", "i/zh2": "i/zh"}
@@ -264,7 +265,7 @@ def test_instruction_records_are_shingled_in_their_own_language(tmp_path):
 
 
 def test_keep_digits_names_unknown_kinds(tmp_path):
-    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"keep_digits": ["web"]}}}, root=tmp_path), tmp_path, [])
+    ctx = stage_context(recipe_with(tmp_path, workdir=".", dedup={"near": {"keep_digits": ["web"]}}))
     with pytest.raises(RecipeError, match=r"dedup.near.keep_digits"):
         dedup.run(ctx, {})
 
@@ -355,6 +356,6 @@ def test_sketches_are_closer_to_jaccard_than_the_signature():
 
 
 def test_unknown_key_is_a_recipe_error(tmp_path):
-    ctx = StageContext(Recipe.from_dict({"dedup": {"near": {"num_bukets": 3}}}, root=tmp_path), tmp_path, [])
+    ctx = stage_context(recipe_with(tmp_path, workdir=".", dedup={"near": {"num_bukets": 3}}))
     with pytest.raises(RecipeError, match=r"dedup.near.num_bukets: unknown key \(did you mean 'num_buckets'\?\)"):
         dedup.run(ctx, {})

@@ -1,21 +1,33 @@
-"""Multiple choice: the chosen letter is the one with the highest log-probability after the prompt."""
+"""Multiple choice: the chosen letter is the one with the highest log-probability after the prompt, for
+the built-in benchmarks and for a new format with any number of options (one registered reader)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import torch
 
-from evaluation.benchmarks import LETTERS, load_benchmark
+from evaluation.benchmarks import (
+    FORMATS,
+    BenchmarkError,
+    BenchmarkFormat,
+    PromptStyle,
+    Question,
+    load_benchmark,
+    register,
+)
 from evaluation.config import BenchmarkSection
 from evaluation.models import load_model
-from evaluation.multiple_choice import STYLES, build_prompt, evaluate_benchmark, make_request
+from evaluation.multiple_choice import build_prompt, evaluate_benchmark, make_request
+from evaluation.run import main as evaluate_main
 from tests.eval_helpers import always_letter_model, save_model
 
 SAMPLES = Path(__file__).resolve().parents[1] / "recipes" / "eval_samples"
+BUILT_IN = ("ceval", "cmmlu", "mmlu")
 SAMPLE_TEXT = "".join(p.read_text(encoding="utf-8") for p in SAMPLES.rglob("*.csv")) + "".join(
-    s.header + s.question_prefix + s.answer_cue for s in STYLES.values()
+    FORMATS[f].style.header + FORMATS[f].style.question_prefix + FORMATS[f].style.answer_cue for f in BUILT_IN
 ) + "小学数学高中地理Q:"
 
 
@@ -49,15 +61,15 @@ def test_batched_letter_logprobs_equal_a_direct_computation(random_lm, fmt):
     subject = load_benchmark(settings)[0]
     # A small budget mixes prompt lengths in left-padded batches.
     result = evaluate_benchmark(lm, settings, [subject], batch_tokens=1500)[subject.name]
-    letter_ids = [lm.tokenizer.convert_tokens_to_ids(letter) for letter in LETTERS]
+    letter_ids = [lm.tokenizer.convert_tokens_to_ids(letter) for letter in "ABCD"]
     correct = 0
     for question, prediction in zip(subject.questions, result.predictions, strict=True):
-        prompt = build_prompt(settings, subject, question, shots=3) + STYLES[fmt].letter_prefix
+        prompt = build_prompt(settings, subject, question, shots=3) + FORMATS[fmt].style.letter_prefix
         ids = [lm.tokenizer.bos_token_id, *lm.tokenizer(prompt, add_special_tokens=False)["input_ids"]]
         with torch.no_grad():
             logprobs = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0, -1], -1)[letter_ids]
-        assert [prediction["logprobs"][letter] for letter in LETTERS] == pytest.approx(logprobs.tolist(), abs=1e-4)
-        predicted = LETTERS[int(logprobs.argmax())]
+        assert [prediction["logprobs"][letter] for letter in "ABCD"] == pytest.approx(logprobs.tolist(), abs=1e-4)
+        predicted = "ABCD"[int(logprobs.argmax())]
         assert prediction["predicted"] == predicted
         correct += predicted == question.answer
     assert result.correct == correct
@@ -84,3 +96,104 @@ def test_prompt_wording_template_and_shot_dropping(random_lm):
         random_lm.max_length = saved
     assert full.shots == 2 and short.shots < 2
     assert len(short.context) + 1 <= len(full.context) - 10
+
+
+# A new benchmark format, added the way docs/evaluation.md says: one registered class.
+@register
+class ChoicesJsonl(BenchmarkFormat):
+    """Project-written: <root>/{dev,test}/<subject>.jsonl, one {"question", "options": [...], "answer"} per line."""
+
+    name = "choices_jsonl"
+    style = PromptStyle("Questions about {subject}.\n\n", "Q: ", "\nAnswer:", " ")
+    splits = ("dev", "test")
+    file_name = "{subject}.jsonl"
+
+    def read(self, file: Path, *, answers: bool) -> list[Question]:
+        rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines()]
+        return [Question(id=str(k), question=row["question"], choices=tuple(row["options"]), answer=row.get("answer"),
+                         file=file, line=k + 1) for k, row in enumerate(rows)]
+
+
+COLORS = ["red", "green", "blue", "black", "white"]
+FIVE = [("sky", "C"), ("grass", "B"), ("snow", "E"), ("coal", "D"), ("blood", "A"), ("milk", "E"), ("night", "D"),
+        ("leaf", "B"), ("sea", "C"), ("salt", "E")]
+TWO = [("2 + 2 = 4", "A"), ("3 > 5", "B"), ("1 + 1 = 3", "B"), ("0 < 1", "A"), ("9 is even", "B")]
+
+
+def write_jsonl_benchmark(root: Path, subject: str, rows: list[dict]) -> Path:
+    """rows[:2] are the dev examples, the rest the scored test questions."""
+    for split, part in (("dev", rows[:2]), ("test", rows[2:])):
+        (root / split).mkdir(parents=True, exist_ok=True)
+        lines = [json.dumps(row) for row in part]
+        (root / split / f"{subject}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def five_and_two_option_benchmarks(root: Path) -> tuple[Path, Path]:
+    five = [{"question": f"The colour of {thing}?", "options": COLORS, "answer": answer} for thing, answer in FIVE]
+    two = [{"question": claim, "options": ["true", "false"], "answer": answer} for claim, answer in TWO]
+    return write_jsonl_benchmark(root / "five", "colours", five), write_jsonl_benchmark(root / "two", "logic", two)
+
+
+def test_a_registered_format_with_five_and_two_options_is_scored_end_to_end(tmp_path):
+    five, two = five_and_two_option_benchmarks(tmp_path / "bench")
+    text = "".join(json.dumps(row) for row in FIVE + TWO) + "".join(COLORS) + "Questions about colours logic Q:trufals"
+    models = {letter: always_letter_model(tmp_path / letter, letter, text + "?><=+") for letter in ("B", "E")}
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "workdir: work\nevaluation:\n  perplexity: {enabled: false}\n  benchmarks:\n"
+        f"    - {{name: five, format: choices_jsonl, path: {five}, shots: 2}}\n"
+        f"    - {{name: two, format: choices_jsonl, path: {two}, shots: 1}}\n", encoding="utf-8")
+    args = [str(recipe)] + [f"--model={letter}={path}" for letter, path in models.items()]
+    assert evaluate_main(args) == 0
+    out = tmp_path / "work" / "eval"
+    results = json.loads((out / "results.json").read_text())["models"]
+    five_answers, two_answers = [a for _, a in FIVE[2:]], [a for _, a in TWO[2:]]
+    # A model that always says E is right exactly on the E answers: the fifth option is a candidate.
+    assert results["E"]["benchmarks"]["five"]["correct"] == five_answers.count("E") == 3
+    assert results["B"]["benchmarks"]["five"]["correct"] == five_answers.count("B") == 1
+    assert results["B"]["benchmarks"]["two"]["correct"] == two_answers.count("B") == 2
+    assert results["B"]["benchmarks"]["five"]["chance"] == pytest.approx(0.2)
+    assert results["B"]["benchmarks"]["two"]["chance"] == pytest.approx(0.5)
+    for bench, letters, n in (("five", "ABCDE", 8), ("two", "AB", 3)):
+        rows = [json.loads(line) for line in (out / "predictions" / "E" / f"{bench}.jsonl").read_text().splitlines()]
+        assert len(rows) == n and all(list(row["logprobs"]) == list(letters) for row in rows)
+    assert {json.loads(line)["predicted"] for line in (out / "predictions" / "E" / "five.jsonl").open()} == {"E"}
+
+
+@pytest.mark.parametrize("merges", [(), ((" ", "C"),)], ids=["one_token_letters", "letters_of_1_or_2_tokens"])
+def test_any_number_of_options_matches_a_direct_computation(tmp_path, merges):
+    # With " C" one token and " A" two, the options are scored as multi-token continuations.
+    five, _ = five_and_two_option_benchmarks(tmp_path / "bench")
+    settings = BenchmarkSection.model_validate({"name": "five", "format": "choices_jsonl", "path": str(five), "shots": 2})
+    subject = load_benchmark(settings)[0]
+    lm = load_model(save_model(tmp_path / "m", "", seed=5, merges=merges, max_positions=512))
+    result = evaluate_benchmark(lm, settings, [subject], batch_tokens=600)[subject.name]
+    for question, prediction in zip(subject.questions, result.predictions, strict=True):
+        prompt = build_prompt(settings, subject, question, shots=2)
+        assert prompt.endswith("\nD. black\nE. white\nAnswer:")
+        wholes = [[lm.tokenizer.bos_token_id, *lm.tokenizer(prompt + " " + letter, add_special_tokens=False)["input_ids"]]
+                  for letter in "ABCDE"]
+        # each option is scored on the tokens after what all options share (" " when no letter merges with it)
+        shared = next(t for t in range(len(wholes[0])) if len({tuple(w[: t + 1]) for w in wholes}) > 1)
+        assert len({len(w) - shared for w in wholes}) == (2 if merges else 1)
+        expected = []
+        for ids in wholes:
+            with torch.no_grad():
+                logprobs = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0].double(), -1)
+            expected.append(sum(float(logprobs[t - 1, ids[t]]) for t in range(shared, len(ids))))
+        assert list(prediction["logprobs"]) == list("ABCDE")
+        assert list(prediction["logprobs"].values()) == pytest.approx(expected, abs=1e-4)
+        assert prediction["predicted"] == "ABCDE"[max(range(5), key=expected.__getitem__)]
+
+
+@pytest.mark.parametrize(
+    ("options", "answer", "message"),
+    [(["only"], "A", "1 options; a question has 2 to 26"), (["x", "y", "z"], "D", "answer 'D' is not one of A, B, C")],
+)
+def test_a_reader_cannot_deliver_impossible_questions(tmp_path, options, answer, message):
+    root = write_jsonl_benchmark(tmp_path, "s", [{"question": "q", "options": ["a", "b"], "answer": "A"}] * 2
+                                 + [{"question": "q", "options": options, "answer": answer}])
+    settings = BenchmarkSection.model_validate({"name": "b", "format": "choices_jsonl", "path": str(root), "shots": 0})
+    with pytest.raises(BenchmarkError, match=rf"s.jsonl:1: {message}"):
+        load_benchmark(settings)

@@ -1,4 +1,5 @@
-"""Held-out perplexity: batched, windowed scoring equals a direct unbatched computation."""
+"""Held-out perplexity: batched, windowed scoring equals a direct unbatched computation; conversations
+are scored on exactly their answer tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from curation.io import DOCUMENT_SCHEMA
+from common.documents import DOCUMENT_SCHEMA
+from common.encoding import TokenizeSection
 from evaluation.models import load_model
 from evaluation.perplexity import evaluate_perplexity, heldout_sources
 from tests.eval_helpers import save_model
@@ -56,7 +58,7 @@ def test_perplexity_equals_exp_of_mean_nll_computed_directly(tmp_path, model_dir
     heldout = write_heldout(tmp_path / "heldout")
     # A small token budget forces several padded batches of mixed lengths.
     lm = load_model(model_dir)
-    result = evaluate_perplexity(lm, heldout, heldout_sources(heldout, None), batch_tokens=64)
+    result = evaluate_perplexity(lm, heldout, heldout_sources(heldout, None), batch_tokens=64, tokenize=TokenizeSection())
     for source, (language, texts) in DOCS.items():
         total_nll, total_tokens = 0.0, 0
         for text in texts:
@@ -77,7 +79,7 @@ def test_documents_longer_than_the_context_are_scored_in_windows_every_token_onc
     text = "长江是中国最长的河流。" * 5  # 55 tokens + BOS
     heldout = write_heldout(tmp_path / "heldout", {"zh": ("zh", [text])})
     lm = load_model(model_dir, max_length=16)
-    got = evaluate_perplexity(lm, heldout, ["zh"], batch_tokens=48).as_dict()["all"]
+    got = evaluate_perplexity(lm, heldout, ["zh"], batch_tokens=48, tokenize=TokenizeSection()).as_dict()["all"]
     ids = [lm.tokenizer.bos_token_id, *lm.tokenizer(text, add_special_tokens=False)["input_ids"]]
     expected = 0.0
     for start in range(0, len(ids) - 1, 15):  # windows of 16 overlapping by one token
@@ -106,20 +108,56 @@ def conversation_setup(tmp_path, template):
     return load_model(model), heldout
 
 
-@pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE])
-def test_instruction_documents_score_assistant_turns_only(tmp_path, template):
+def rendered_by_hand(lm, template: str | None) -> tuple[list[int], list[int]]:
+    """MESSAGES rendered without the encoder, as `template` (None: the default `tokenize.turn_templates`)
+    renders them: token ids (one per character, `</s>` is EOS) and 1 on each answer token, on what closes
+    each answer (the turn suffix, or `</s>`) and on the final EOS, i.e. what training learns."""
+    char_id = lm.tokenizer.convert_tokens_to_ids
+    ids, answer = [lm.tokenizer.bos_token_id], [0]
+
+    def add(text: str, scored: int) -> None:
+        ids.extend(char_id(ch) for ch in text)
+        answer.extend([scored] * len(text))
+
+    for message in MESSAGES:
+        content = message["content"]
+        if message["role"] == "user":
+            add(f"Human: {content}\n\n" if template is None else f"U: {content}\n", 0)
+        elif template is None:
+            add("Assistant: ", 0)
+            add(content + "\n\n", 1)
+        else:
+            add("A: ", 0)
+            add(content, 1)
+            ids.append(lm.tokenizer.eos_token_id)
+            answer.append(1)
+    if template is None:  # the EOS the token shards append after every document (GENERATION_TEMPLATE ends with it)
+        ids.append(lm.tokenizer.eos_token_id)
+        answer.append(1)
+    return ids, answer
+
+
+@pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE], ids=["turn_templates", "generation"])
+def test_conversations_score_exactly_the_answer_tokens(tmp_path, template):
     lm, heldout = conversation_setup(tmp_path, template)
-    got = evaluate_perplexity(lm, heldout, ["sft"], batch_tokens=256).as_dict()["all"]
-    answers = [m["content"] for m in MESSAGES if m["role"] == "assistant"]
-    assert got["chars"] == sum(map(len, answers))
-    # The generation template also scores each answer's closing </s>.
-    assert got["tokens"] == sum(map(len, answers)) + (len(answers) if template else 0)
+    got = evaluate_perplexity(lm, heldout, ["sft"], batch_tokens=256, tokenize=TokenizeSection()).as_dict()["all"]
+    ids, answer = rendered_by_hand(lm, template)
+    with torch.no_grad():
+        logprobs = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0, :-1].double(), -1)
+    targets = torch.tensor(ids[1:])
+    scored = torch.tensor(answer[1:], dtype=torch.bool)
+    nll = -float(logprobs[torch.arange(len(targets)), targets][scored].sum())
+    chars = sum(len(m["content"]) for m in MESSAGES if m["role"] == "assistant")
+    assert got["tokens"] == sum(answer)
+    assert got["chars"] == chars
+    # the same token count with the mask shifted by one position would give another sum
+    assert got["nll"] == pytest.approx(nll, rel=1e-6)
+    assert got["bits_per_char"] == pytest.approx(nll / math.log(2) / chars, rel=1e-6)
 
 
-@pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE])
+@pytest.mark.parametrize("template", [None, GENERATION_TEMPLATE], ids=["turn_templates", "generation"])
 def test_conversations_are_scored_on_the_tokens_training_learns(tmp_path, template):
-    # with the recipe's tokenize section, evaluation renders a conversation as the tokenize stage packs it
-    from common.encoding import TokenizeSection
+    # evaluation renders a conversation as the tokenize stage packs it
     from curation.tokenize import tokenize_source
 
     lm, heldout = conversation_setup(tmp_path, template)

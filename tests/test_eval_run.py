@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from evaluation.run import main
 from tests.eval_helpers import save_model
@@ -75,6 +76,12 @@ def test_two_models_side_by_side(tmp_path, models, capsys):
             "  benchmarks:\n    - {name: m, format: mmlu, path: BAD, shots: 0}\n",
             "bad_mmlu",
             "x_test.csv:2: 5 fields, expected 6",
+        ),
+        pytest.param(
+            "  device: cuda\n  perplexity: {enabled: false}\n",
+            None,
+            "evaluation.device is cuda but no CUDA device is available",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
         ),
     ],
 )

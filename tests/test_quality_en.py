@@ -16,7 +16,7 @@ from datatrove.pipeline.filters.gopher_repetition_filter import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation.quality import (
+from curation.quality_en import (
     FastEnglishWordTokenizer,
     FastGopherRepetitionFilter,
     WordNgrams,

@@ -19,10 +19,13 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from common.recipe import Recipe, RecipeError
 from common.tokenizer import tokenizer_in_effect
-from curation import vocab
 from curation.stages import StageError
-from curation.vocab import VocabError, extend_vocabulary, main
-from tests.curation_helpers import write_documents
+from curation.vocab import VocabError
+from curation.vocab import stage as vocab_stage
+from curation.vocab.__main__ import main
+from curation.vocab.extend import extend_vocabulary
+from curation.vocab.select import is_single_token
+from tests.curation_helpers import stage_context, write_documents
 from train.model import read_vocab_extension, resize_embeddings
 
 # Chinese the base tokenizers barely saw: a few sentences of it go into their training data
@@ -177,7 +180,7 @@ def test_frequency_limits_and_already_single_characters(tmp_path):
     result = extend_vocabulary(recipe_for(tmp_path, base_path, max_new_tokens=5, min_frequency=1))
     base = AutoTokenizer.from_pretrained(str(base_path))
     counts = Counter(c for c in "".join(corpus(1, 400)[0][:350]) if "\u4e00" <= c <= "\u9fff" or c == "。")
-    split = {c: n for c, n in counts.items() if not vocab.is_single_token(base, c)}
+    split = {c: n for c, n in counts.items() if not is_single_token(base, c)}
     assert len(split) < len(counts)  # some characters were already whole tokens and are not added again
     top = sorted(split.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     assert [(e["token"], e["count"]) for e in result["added"]] == top
@@ -196,19 +199,19 @@ def test_curation_stage_runs_once_and_leaves_inputs(tmp_path):
     base_path = byte_level_tokenizer(tmp_path / "base")
     write_workdir(tmp_path)
     recipe = recipe_for(tmp_path, base_path)
-    ctx = SimpleNamespace(recipe=recipe, workdir=recipe.workdir, force=set())
-    assert vocab.enabled(ctx)
+    ctx = stage_context(recipe)
+    assert vocab_stage.enabled(ctx)
     inputs = {"zh_web": tmp_path / "x"}
-    assert vocab.run(ctx, inputs) is inputs
+    assert vocab_stage.run(ctx, inputs) is inputs
     written = recipe.workdir / "tokenizer" / "vocab_extension.json"
     mtime = written.stat().st_mtime_ns
-    vocab.run(ctx, inputs)
+    vocab_stage.run(ctx, inputs)
     assert written.stat().st_mtime_ns == mtime  # exists: not rebuilt
     ctx.force = {"vocab", "tokenize"}
-    vocab.run(ctx, inputs)
+    vocab_stage.run(ctx, inputs)
     assert written.stat().st_mtime_ns != mtime
     off = Recipe.from_dict({"workdir": "fresh", "tokenizer": {"path": str(base_path)}}, root=tmp_path)
-    assert not vocab.enabled(SimpleNamespace(recipe=off, workdir=off.workdir, force=set()))
+    assert not vocab_stage.enabled(stage_context(off))
 
 
 def test_errors_are_clear(tmp_path, capsys):
@@ -419,23 +422,23 @@ def test_curation_stage_refuses_a_stale_tokenizer_until_forced(tmp_path):
     write_workdir(tmp_path)
     extend_vocabulary(recipe_for(tmp_path, base_path, max_new_tokens=10))
     changed = recipe_for(tmp_path, base_path, max_new_tokens=20)
-    ctx = SimpleNamespace(recipe=changed, workdir=changed.workdir, force=set())
+    ctx = stage_context(changed)
     with pytest.raises(StageError, match=r"^vocab: .*tokenizer.extend.max_new_tokens is 20, was 10.*--force vocab"):
-        vocab.run(ctx, {})
+        vocab_stage.run(ctx, {})
     ctx.force = {"vocab", "tokenize"}
-    vocab.run(ctx, {})
+    vocab_stage.run(ctx, {})
     assert len(json.loads((changed.workdir / "tokenizer" / "vocab_extension.json").read_text())["added"]) == 20
     assert tokenizer_in_effect(changed) == changed.workdir / "tokenizer"
     # extension switched off: the stage refuses the stale folder, `--force vocab` removes it
     off = Recipe.from_dict({"workdir": "work", "tokenizer": {"path": str(base_path)}}, root=tmp_path)
-    ctx = SimpleNamespace(recipe=off, workdir=off.workdir, force=set())
-    assert vocab.enabled(ctx)  # the stage runs, to say so
+    ctx = stage_context(off)
+    assert vocab_stage.enabled(ctx)  # the stage runs, to say so
     with pytest.raises(StageError, match="tokenizer.extend.enabled is false but .* holds an extended tokenizer"):
-        vocab.run(ctx, {})
+        vocab_stage.run(ctx, {})
     ctx.force = {"vocab", "tokenize"}
-    vocab.run(ctx, {})
+    vocab_stage.run(ctx, {})
     assert not (off.workdir / "tokenizer").exists() and tokenizer_in_effect(off) == base_path
-    assert not vocab.enabled(ctx)
+    assert not vocab_stage.enabled(ctx)
 
 
 def test_command_refuses_a_recipe_with_extension_disabled(tmp_path, capsys):

@@ -11,16 +11,15 @@ either (instruction data without a `language`) per document: characters when it 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Literal
 
-import pyarrow.parquet as pq
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from pydantic import Field, model_validator
 
 from common.recipe import Section
-from curation.dedup.exact import ExactDedupFilter, find_exact_duplicates
+from common.sources import ParallelSource, Source
+from curation.dedup.exact import ExactDuplicateRemover, find_exact_duplicates
 from curation.dedup.minhash import (
     FILES_PER_SOURCE,
     MODES,
@@ -29,9 +28,13 @@ from curation.dedup.minhash import (
     ShingleMinhashSignature,
     Shingling,
 )
-from curation.io import DOCUMENT_SCHEMA, documents_reader, documents_writer, excluded_writer
+from curation.io import documents_reader, documents_writer, ensure_documents
+from curation.stages import StageContext
 
-__all__ = ["DedupSection", "NearDedupSection", "enabled", "ensure_documents", "run", "run_pipeline", "validate"]
+__all__ = ["EXCLUDING_STEPS", "STAGE", "DedupSection", "NearDedupSection", "enabled", "run", "validate"]
+
+STAGE = "dedup"
+EXCLUDING_STEPS = (ExactDuplicateRemover, NearDedupFilter)
 
 
 class NearDedupSection(Section):
@@ -101,58 +104,29 @@ class DedupSection(Section):
         return self
 
 
-def ensure_documents(folder: str | Path) -> Path:
-    """A stage that removed every document of a source still leaves a readable (empty) parquet file,
-    so the next stage's reader finds one."""
-    folder = Path(folder)
-    if not any(folder.glob("*.parquet")):
-        folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(DOCUMENT_SCHEMA.empty_table(), folder / "00000.parquet")
-    return folder
-
-
-def run_pipeline(ctx, pipeline: list, *, stage: str, source: str, tasks: int = 1, workers: int | None = None) -> bool:
-    """Run one datatrove pipeline through the stage context; False when it was submitted to Slurm and
-    the rest of the stage must wait for the next `curation.run` (finished tasks are skipped then)."""
-    executor = ctx.executor(pipeline, stage=stage, source=source, tasks=tasks, workers=workers)
-    if hasattr(ctx, "run_executor"):
-        ctx.run_executor(executor, stage=stage, source=source)
-    else:
-        executor.run()
-    return not getattr(ctx, "submitted", None)
-
-
-def clear_forced(ctx, stage: str) -> None:
-    """On `--force STAGE`, drop this stage's scratch and the logs of all its sub-steps."""
-    if stage in getattr(ctx, "force", ()):
-        for folder in (ctx.workdir / "stages" / f"{stage}.work", ctx.workdir / "logs" / stage):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def validate(ctx) -> None:
+def validate(ctx: StageContext) -> None:
     """The recipe's `dedup` section (curation.run checks it before any stage runs)."""
     ctx.recipe.section("dedup", DedupSection)
 
 
-def enabled(ctx) -> bool:
+def enabled(ctx: StageContext) -> bool:
     """Whether the recipe runs this stage (curation.run skips it otherwise)."""
     return ctx.recipe.section("dedup", DedupSection).enabled
 
 
-def _group(source) -> tuple[str, str]:
+def _group(source: Source) -> tuple[str, str]:
     """Sources deduplicated against each other, and how they are shingled: Chinese (and parallel) text on
     characters, English on words, sources of either language (instruction data) per document."""
-    language = getattr(source, "language", None) or ("zh-en" if source.kind == "parallel" else "mixed")
+    language = "zh-en" if isinstance(source, ParallelSource) else source.language
     mode = {"en": "words", "mixed": "auto"}.get(language, "chars")
     return f"{source.kind}-{language}", mode
 
 
-def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
+def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     """Deduplicate every source in `inputs`; returns the output documents folder per source."""
     cfg: DedupSection = ctx.recipe.section("dedup", DedupSection)
     if not cfg.enabled:
         return dict(inputs)
-    clear_forced(ctx, "dedup")
     specs = {s.name: s for s in ctx.sources}
     order = [s.name for s in ctx.sources if s.name in inputs]
     missing = [name for name in inputs if name not in specs]
@@ -173,10 +147,10 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
             keep_file.write_text(json.dumps(keep[name], ensure_ascii=False), encoding="utf-8")
             pipeline = [
                 documents_reader(current[name]),
-                ExactDedupFilter(keep_file, excluded_writer(ctx.excluded_dir(name, "exact_dedup"))),
+                ctx.excluding(ExactDuplicateRemover(keep_file), name),
                 documents_writer(out),
             ]
-            if not run_pipeline(ctx, pipeline, stage="dedup", source=f"exact/{name}", tasks=cfg.tasks, workers=cfg.workers):
+            if not ctx.run_pipeline(pipeline, stage="dedup", source=f"exact/{name}", tasks=cfg.tasks, workers=cfg.workers):
                 return {}
             current[name] = ensure_documents(out)
 
@@ -195,7 +169,7 @@ def run(ctx, inputs: dict[str, Path]) -> dict[str, Path]:
     return {name: current[name] for name in order}
 
 
-def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, current, outputs, work: Path) -> bool:
+def _near_dedup(ctx: StageContext, cfg: DedupSection, group: str, names: list[str], specs, current, outputs, work: Path) -> bool:
     near = cfg.near
     config = MinhashConfig(n_grams=0, num_buckets=near.num_buckets, hashes_per_bucket=near.hashes_per_bucket, seed=near.seed)
     _, mode = _group(specs[names[0]])
@@ -212,27 +186,22 @@ def _near_dedup(ctx, cfg: DedupSection, group: str, names: list[str], specs, cur
             documents_reader(current[name]),
             ShingleMinhashSignature(signatures, config, shingles, file_id_offset=offsets[name], sketch_size=near.sketch_size),
         ]
-        if not run_pipeline(ctx, pipeline, stage="dedup", source=f"signatures/{name}", tasks=cfg.tasks, workers=cfg.workers):
+        if not ctx.run_pipeline(pipeline, stage="dedup", source=f"signatures/{name}", tasks=cfg.tasks, workers=cfg.workers):
             return False
     buckets = MinhashDedupBuckets(signatures, bucket_dir, config=config)
-    if not run_pipeline(ctx, [buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers):
+    if not ctx.run_pipeline([buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers):
         return False
     thresholds = {mode: near.similarity(mode) for mode in MODES}
     cluster = MinhashClusterKeepFirst(bucket_dir, clusters, signatures, similarity=thresholds)
-    if not run_pipeline(ctx, [cluster], stage="dedup", source=f"clusters/{group}"):
+    if not ctx.run_pipeline([cluster], stage="dedup", source=f"clusters/{group}"):
         return False
     for name in names:
         pipeline = [
             documents_reader(current[name]),
-            NearDedupFilter(
-                clusters,
-                signatures,
-                file_id_offset=offsets[name],
-                exclusion_writer=excluded_writer(ctx.excluded_dir(name, "near_dedup")),
-            ),
+            ctx.excluding(NearDedupFilter(clusters, signatures, file_id_offset=offsets[name]), name),
             documents_writer(outputs[name]),
         ]
-        if not run_pipeline(ctx, pipeline, stage="dedup", source=f"filter/{name}", tasks=cfg.tasks, workers=cfg.workers):
+        if not ctx.run_pipeline(pipeline, stage="dedup", source=f"filter/{name}", tasks=cfg.tasks, workers=cfg.workers):
             return False
         ensure_documents(outputs[name])
     return True

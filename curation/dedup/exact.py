@@ -3,7 +3,7 @@
 A first pass hashes every document of every source (in recipe order) and, for each hash seen more
 than once, picks the document to keep: the first source in recipe order, then the smallest id, then
 the first record (two records may share an id: the same file read twice). The second pass
-(`ExactDedupFilter`, a datatrove step run per source and task) drops every other copy, recording the
+(`ExactDuplicateRemover`, a datatrove step run per source and task) drops every other copy, recording the
 kept id as `duplicate_of`. The kept document is named by its position, the task that reads it and its
 index in that task's stream (datatrove gives task r the files r, r + tasks, ... in sorted order, as the
 MinHash signature step also relies on), so a repeated id is kept once whatever the task count. Only
@@ -91,7 +91,7 @@ def find_exact_duplicates(
     return keep
 
 
-class ExactDedupFilter(DuplicateRemover):
+class ExactDuplicateRemover(DuplicateRemover):
     """Keeps a document unless its content hash belongs to another document chosen to be kept.
 
     `keep_file` is a JSON object {content hash: [id to keep, task, index]} (from `find_exact_duplicates`,
@@ -99,6 +99,7 @@ class ExactDedupFilter(DuplicateRemover):
     stays small."""
 
     name = "🎯 exact dedup"
+    excluded_name = "exact_dedup"
 
     def __init__(self, keep_file: str | Path, exclusion_writer: DiskWriter | None = None,
                  reason: str = "exact_duplicate"):

@@ -37,13 +37,13 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.typeshelper import StatHints
 from fsspec.implementations.local import LocalFileSystem
 
+from common.text import has_han
 from curation.dedup.remove import DuplicateRemover
 from curation.dedup.shingles import (
     SKETCH_EMPTY,
     BottomKSketcher,
     MinHasher,
     Mode,
-    has_cjk,
     sketch_similarity,
     text_ngrams,
 )
@@ -69,7 +69,7 @@ class Shingling:
         """The shingle mode and n-gram size for one document."""
         if self.mode != "auto":
             return self.mode, self.n_grams
-        return ("chars", self.n_grams) if has_cjk(text) else ("words", self.word_n_grams)
+        return ("chars", self.n_grams) if has_han(text) else ("words", self.word_n_grams)
 
 
 class ShingleMinhashSignature(PipelineStep):
@@ -341,6 +341,7 @@ class NearDedupFilter(DuplicateRemover):
     Jaccard similarity of their shingles)."""
 
     name = "🎯 MinHash filter"
+    excluded_name = "near_dedup"
 
     def __init__(
         self,

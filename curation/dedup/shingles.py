@@ -1,10 +1,10 @@
-"""Vectorised n-gram hashing and MinHash signatures for Chinese and English text.
+"""Shingles (hashed n-grams of normalised characters or words) and MinHash signatures, vectorised.
 
 Chinese has no spaces, so a word tokenizer either finds no words (datatrove's default English one) or
-is slow (jieba). We shingle Chinese on characters and English on words, and compute the n-gram hashes
-and MinHash minima for a whole batch of documents at once with numpy, with no Python loop over
-characters or shingles. Used by near deduplication (`curation.dedup`) and decontamination
-(`curation.decontam`).
+is slow (jieba). We shingle Chinese on characters and English on words, hash the n-grams with
+`common.ngrams`, and compute the MinHash minima for a whole batch of documents at once with numpy,
+with no Python loop over characters or shingles. Used by near deduplication (`curation.dedup`) and
+decontamination (`curation.decontam`).
 """
 
 from __future__ import annotations
@@ -15,26 +15,17 @@ from typing import Literal
 import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET
 
+from common.ngrams import NGRAM_WEIGHTS, mix64, ngram_hashes
+from common.text import codepoints, is_han
+
 Mode = Literal["chars", "words"]
 
 _U64 = np.uint64
 _MAX_WORD_LEN = 64  # position weights repeat after this many characters inside one word
-_MIX1, _MIX2 = _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer, in place: spreads every input bit over the whole 64-bit hash."""
-    x ^= x >> _U64(30)
-    x *= _MIX1
-    x ^= x >> _U64(27)
-    x *= _MIX2
-    x ^= x >> _U64(31)
-    return x
-
-
-_rng = np.random.default_rng(0x5EED)
-_POSITION_WEIGHTS = _rng.integers(1, 2**63, size=_MAX_WORD_LEN, dtype=np.uint64) | _U64(1)
-_NGRAM_WEIGHTS = _rng.integers(1, 2**63, size=64, dtype=np.uint64) | _U64(1)
+# the first draws from the seed of common.ngrams.NGRAM_WEIGHTS, which takes the next 64
+_POSITION_WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=_MAX_WORD_LEN, dtype=np.uint64)
+_POSITION_WEIGHTS |= _U64(1)
+_CHAR_WEIGHT = NGRAM_WEIGHTS[-1]  # a character's token hash is mix64(code point * this)
 
 
 _MAP: np.ndarray | None = None
@@ -73,7 +64,7 @@ def normalized_codepoints(text: str, mode: Mode, keep_digits: bool = False) -> n
     separators (32) between words. Runs of digits become one 0, as in datatrove, unless `keep_digits`
     (then every digit of any script becomes its ASCII digit, so "12" and "١٢" agree and "12" and "35"
     differ: templated records that differ only in their numbers are not near duplicates)."""
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    cps = codepoints(text)
     table = _char_map()
     bmp = cps < 0x10000
     index = np.where(bmp, cps, 0)
@@ -99,11 +90,11 @@ def normalize(text: str, mode: Mode, keep_digits: bool = False) -> str:
 
 def token_hashes(text: str, mode: Mode, keep_digits: bool = False) -> np.ndarray:
     """One 64-bit hash per token of the normalised text: per character, or per word."""
-    codepoints = normalized_codepoints(text, mode, keep_digits).astype(np.uint64)
+    cps = normalized_codepoints(text, mode, keep_digits).astype(np.uint64)
     if mode == "chars":
-        return _mix(codepoints * _NGRAM_WEIGHTS[63])
+        return mix64(cps * _CHAR_WEIGHT)
     # words: hash = sum(cp[i] * W[position of i in its word]); computed for all words with one reduceat
-    is_space = codepoints == _SEPARATOR
+    is_space = cps == _SEPARATOR
     keep = ~is_space
     if not keep.any():
         return np.zeros(0, dtype=np.uint64)
@@ -111,26 +102,9 @@ def token_hashes(text: str, mode: Mode, keep_digits: bool = False) -> np.ndarray
     idx = np.flatnonzero(keep)
     word_id = (np.cumsum(starts_mask) - 1)[idx]
     position = idx - np.flatnonzero(starts_mask)[word_id]
-    weighted = codepoints[idx] * _POSITION_WEIGHTS[position % _MAX_WORD_LEN]
+    weighted = cps[idx] * _POSITION_WEIGHTS[position % _MAX_WORD_LEN]
     boundaries = np.flatnonzero(np.diff(word_id, prepend=-1))
-    return _mix(np.add.reduceat(weighted, boundaries))
-
-
-def ngram_hashes(tokens: np.ndarray, n: int, *, short: bool = True) -> np.ndarray:
-    """Hash of every window of `n` consecutive token hashes. A text shorter than `n` tokens gives one
-    hash of all its tokens when `short` (so short Chinese documents still have a shingle), else none."""
-    if n > len(_NGRAM_WEIGHTS):
-        raise ValueError(f"n-gram size {n} is larger than {len(_NGRAM_WEIGHTS)}")
-    length = len(tokens)
-    if length < n:
-        if not short or length == 0:
-            return np.zeros(0, dtype=np.uint64)
-        n = length
-    count = length - n + 1
-    out = tokens[:count] * _NGRAM_WEIGHTS[0]
-    for j in range(1, n):
-        out += tokens[j : j + count] * _NGRAM_WEIGHTS[j]
-    return _mix(out ^ _U64(n))
+    return mix64(np.add.reduceat(weighted, boundaries))
 
 
 def text_ngrams(text: str, mode: Mode, n: int, *, short: bool = True, keep_digits: bool = False) -> np.ndarray:
@@ -164,31 +138,16 @@ class MinHasher:
         return out
 
 
-def _is_cjk(codepoints: np.ndarray) -> np.ndarray:
-    """CJK unified ideographs (with extension A and compatibility ideographs) and the supplementary planes."""
-    return (
-        ((codepoints >= 0x4E00) & (codepoints <= 0x9FFF))
-        | ((codepoints >= 0x3400) & (codepoints <= 0x4DBF))
-        | ((codepoints >= 0xF900) & (codepoints <= 0xFAFF))
-        | ((codepoints >= 0x20000) & (codepoints <= 0x3FFFF))
-    )
-
-
 def cjk_char_ngrams(text: str, n: int, min_cjk: int) -> np.ndarray:
     """Hashes of the character n-grams of `text` that hold at least `min_cjk` Chinese characters, so
     the English part of a mixed text does not yield character n-grams."""
-    codepoints = normalized_codepoints(text, "chars")
-    if len(codepoints) < n:
+    cps = normalized_codepoints(text, "chars")
+    if len(cps) < n:
         return np.zeros(0, dtype=np.uint64)
-    cjk = np.concatenate(([0], np.cumsum(_is_cjk(codepoints))))
-    per_window = cjk[n:] - cjk[:-n]
-    hashes = ngram_hashes(_mix(codepoints.astype(np.uint64) * _NGRAM_WEIGHTS[63]), n, short=False)
+    han = np.concatenate(([0], np.cumsum(is_han(cps))))
+    per_window = han[n:] - han[:-n]
+    hashes = ngram_hashes(mix64(cps.astype(np.uint64) * _CHAR_WEIGHT), n, short=False)
     return hashes[per_window >= min_cjk]
-
-
-def has_cjk(text: str) -> bool:
-    """Whether `text` holds a Chinese character."""
-    return bool(_is_cjk(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)).any())
 
 
 SKETCH_EMPTY = np.uint32(0xFFFFFFFF)  # pads the sketch of a document with fewer than k distinct shingles
@@ -205,7 +164,7 @@ class BottomKSketcher:
 
     def __init__(self, k: int, seed: int = 1):
         self.k = k
-        self.salt = _mix(np.array([seed], dtype=np.uint64) ^ _U64(0x9E3779B97F4A7C15))[0]
+        self.salt = mix64(np.array([seed], dtype=np.uint64) ^ _U64(0x9E3779B97F4A7C15))[0]
 
     def sketches(self, shingle_sets: list[np.ndarray]) -> np.ndarray:
         """(len(shingle_sets), k) uint32, each row ascending and padded with `SKETCH_EMPTY`."""
@@ -213,7 +172,7 @@ class BottomKSketcher:
         if not shingle_sets:
             return out
         lengths = np.array([len(s) for s in shingle_sets], dtype=np.int64)
-        values = _mix(np.concatenate(shingle_sets) ^ self.salt) >> _U64(32)
+        values = mix64(np.concatenate(shingle_sets) ^ self.salt) >> _U64(32)
         owner = np.repeat(np.arange(len(shingle_sets), dtype=np.int64), lengths)
         # only values below about 2k/n of the range can be among a document's k smallest: sort just those
         bound = np.minimum(2.0 * self.k / np.maximum(lengths, 1), 1.0) * 2.0**32

@@ -1,14 +1,15 @@
-"""`python -m evaluation.demo [RECIPE]`: the whole pipeline on the bundled demo, offline, on CPU.
+"""`python -m demo [RECIPE]`: the whole pipeline on the bundled demo, offline, on CPU.
 
-Runs each stage's own command, in order, on one recipe (default `recipes/demo.yaml`):
+Belongs to no stage: it runs each stage's own command, in order, on one recipe (default
+`recipes/demo.yaml`), and imports no trainer code (the trainer runs in its own process):
 
 1. `curation.run`  filter, dedup, decontaminate, publish, extend the tokenizer, tokenize
 2. `mixer.plan --schedule chatflow`  the per-step manifest
-3. `train/run.py`  a tiny LLaMA from `model.config` (a subprocess: Accelerate keeps process-wide state)
+3. `python -m train.run`  a tiny LLaMA from `model.config` (a subprocess: Accelerate keeps process-wide state)
 4. `evaluation.run`  held-out perplexity per language and the bundled benchmark samples
 5. merge: two models branch from the trained one (same base, same architecture, same vocabulary):
    `ct` continues on the Chinese mono sources only, `sft` on the instruction sources only (each its
-   own `mixer.plan` + `train/run.py` with a recipe written under `workdir/merge/<name>/recipe.yaml`);
+   own `mixer.plan` + `python -m train.run` with a recipe written under `workdir/merge/<name>/recipe.yaml`);
    `merge.run` merges them over that base (TIES with slack by default), `evaluation.run --append`
    scores them next to the base.
 6. a summary of every artifact and number, also written to `workdir/demo_summary.json`.
@@ -17,8 +18,9 @@ Re-running is safe and cheap: curation skips finished tasks, planning is determi
 resumes from its last checkpoint (so a finished run only rewrites `model/`), the branches are reused
 unless the base model changed (its sha256 is kept in `workdir/merge/base.sha256`), merging and
 evaluation are redone. `--fresh` deletes the demo's outputs in the workdir first. A bad recipe is one
-`error:` line and exit code 2 before anything runs; a stage that fails stops the demo with its own
-message and its exit code.
+`error:` line and exit code 2 before anything runs (the `model` and `train` sections are checked by
+`python -m train.run RECIPE --check`); a stage that fails stops the demo with its own message and its
+exit code.
 
 `--threads 1` (the default) sets one intra-op thread per process: the model has 2M parameters and
 128-wide matrices, and on the shared 2-core machine one thread ran a training step about 3x faster than
@@ -81,6 +83,29 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def start_train_check(recipe_path: Path) -> subprocess.Popen:
+    """`python -m train.run RECIPE --check` (validates `model` and `train`), started so that it runs while
+    the other sections are checked here."""
+    return subprocess.Popen([sys.executable, "-m", "train.run", str(recipe_path), "--check"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def train_check_problems(check: subprocess.Popen, recipe_path: Path) -> list[str]:
+    """The trainer's recipe problems, one per entry, from its `error: ...` message (exit 2)."""
+    _, err = check.communicate()
+    if check.returncode == 0:
+        return []
+    lines = err.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("error: ")), None)
+    if start is None:
+        last = lines[-1] if lines else "no message"
+        return [f"train: `python -m train.run {recipe_path} --check` failed (exit code {check.returncode}): {last}"]
+    # A RecipeError reads `recipe FILE: problem`, or `recipe FILE: ` and then one indented problem per line.
+    first = lines[start].removeprefix("error: ").removeprefix(f"recipe {recipe_path}: ").strip()
+    more = [line.strip() for line in lines[start + 1 :] if line.startswith("  ") and line.strip()]
+    return ([first] if first else []) + more
+
+
 def validate(recipe: Recipe) -> DemoSection:
     """Check every section the demo's stages read, so a typo fails in a second, not after training."""
     from common.encoding import TokenizeSection
@@ -91,8 +116,8 @@ def validate(recipe: Recipe) -> DemoSection:
     from curation.dedup import DedupSection
     from evaluation.config import load_section as load_evaluation
     from mixer.config import MixtureSection
-    from train.config import ModelSection, TrainSection
 
+    train_check = start_train_check(recipe.path)
     problems: list[str] = []
     checks: list[Callable[[], object]] = [
         lambda: load_sources(recipe),
@@ -102,15 +127,16 @@ def validate(recipe: Recipe) -> DemoSection:
         lambda: recipe.section("tokenizer", TokenizerSection),
         lambda: recipe.section("tokenize", TokenizeSection),
         lambda: recipe.section("mixture", MixtureSection),
-        lambda: recipe.section("model", ModelSection),
-        lambda: recipe.section("train", TrainSection),
         lambda: load_evaluation(recipe),
     ]
-    for check in checks:
-        try:
-            check()
-        except RecipeError as err:
-            problems += err.problems
+    try:
+        for check in checks:
+            try:
+                check()
+            except RecipeError as err:
+                problems += err.problems
+    finally:
+        problems += train_check_problems(train_check, recipe.path)
     for needed in ("sources", "tokenizer", "mixture", "model", "train"):
         if not recipe.has(needed):
             problems.append(f"{needed}: the demo needs this section (see recipes/demo.yaml)")
@@ -135,8 +161,8 @@ def run_stage(name: str, call: Callable[[], int]) -> float:
 
 
 def train_subprocess(recipe_path: Path) -> int:
-    """`python train/run.py RECIPE` in its own process: Accelerate's state is per process."""
-    return subprocess.call([sys.executable, str(ROOT / "train" / "run.py"), str(recipe_path)])
+    """`python -m train.run RECIPE` in its own process: Accelerate's state is per process."""
+    return subprocess.call([sys.executable, "-m", "train.run", str(recipe_path)])
 
 
 def absolute(path: str, root: Path) -> str:
@@ -149,7 +175,7 @@ def absolute(path: str, root: Path) -> str:
 
 def write_recipe(data: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("# written by python -m evaluation.demo; every path is absolute\n"
+    path.write_text("# written by python -m demo; every path is absolute\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -365,7 +391,7 @@ def run(recipe_path: Path, *, fresh_start: bool = False) -> dict:
     timings["curate"] = run_stage("curate (python -m curation.run)", lambda: curate([recipe_arg]))
     timings["plan"] = run_stage("plan (python -m mixer.plan --schedule chatflow)",
                                 lambda: plan([recipe_arg, "--schedule", "chatflow"]))
-    timings["train"] = run_stage("train (python train/run.py)", lambda: train_subprocess(recipe.path))
+    timings["train"] = run_stage("train (python -m train.run)", lambda: train_subprocess(recipe.path))
     model = work / "model"
     timings["evaluate"] = run_stage("evaluate (python -m evaluation.run)",
                                     lambda: evaluate([recipe_arg, "--model", f"base={model}"]))
@@ -384,7 +410,7 @@ def run(recipe_path: Path, *, fresh_start: bool = False) -> dict:
         path = write_recipe(branch_recipe(recipe, demo, name, mixture, model), merge_dir / name / "recipe.yaml")
         say(f"\ndemo: branch {name} = the trained model + {demo.branch_steps} steps of {meaning} ({path})")
         run_stage(f"plan {name} (python -m mixer.plan)", lambda p=path, n=name: plan([str(p), "--out", str(merge_dir / n / "manifest")]))
-        run_stage(f"train {name} (python train/run.py)", lambda p=path: train_subprocess(p))
+        run_stage(f"train {name} (python -m train.run)", lambda p=path: train_subprocess(p))
     timings["branches"] = time.perf_counter() - started
     merge_path = write_recipe(merge_recipe(recipe, demo, model), merge_dir / "merge.yaml")
     timings["merge"] = run_stage("merge (python -m merge.run)", lambda: merge([str(merge_path)]))
@@ -399,7 +425,7 @@ def run(recipe_path: Path, *, fresh_start: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
     parser.add_argument("recipe", nargs="?", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/demo.yaml)")
     parser.add_argument("--fresh", action="store_true", help="delete the demo's outputs in the workdir first")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
@@ -427,6 +453,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"demo finished in {time.perf_counter() - started:.0f}s", flush=True)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Quality filter for Chinese: character-based heuristics, since Chinese has no spaces to find words by.
+
+datatrove's English defaults measure *words* (whitespace or spaCy tokens, average word length, stop
+words); Chinese has no spaces, so those rules remove almost every Chinese document. This filter applies
+the same families of rules (Gopher repetition, FineWeb line statistics, a stop-character check;
+thresholds after FineWeb-2's cmn_Hani settings) to characters, vectorised with NumPy so it is not slower
+than the English word-level filters (`curation.quality_en`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
+from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from common.ngrams import MAX_N, ngram_sums
+from common.text import codepoints, is_han
+from curation.config import ChineseQualitySection
+
+ZH_TERMINAL = tuple("。！？…；」』”）!?.;:：")
+_WHITESPACE = re.compile(r"\s+")
+_PARAGRAPHS = re.compile(r"\n{2,}")
+_LINES = re.compile(r"\n+")
+
+
+def top_ngram_fraction(hashes: np.ndarray, n: int, total: int) -> float:
+    """Characters covered by the most frequent n-gram (count × n) over all `total` characters."""
+    if len(hashes) < 2:
+        return 0.0
+    _, counts = np.unique(hashes, return_counts=True)
+    top = counts.max()
+    return float(top * n) / total if top > 1 else 0.0
+
+
+def duplicate_ngram_fraction(hashes: np.ndarray, n: int, total: int) -> float:
+    """Fraction of characters inside repeated occurrences (after the first) of any n-gram."""
+    if total < 2 * n or len(hashes) < 2:
+        return 0.0
+    _, first = np.unique(hashes, return_index=True)
+    if len(first) == len(hashes):
+        return 0.0
+    repeated = np.ones(len(hashes), dtype=bool)
+    repeated[first] = False
+    starts = np.flatnonzero(repeated)
+    cover = np.zeros(total + 1, dtype=np.int32)
+    np.add.at(cover, starts, 1)
+    np.add.at(cover, starts + n, -1)
+    return float(np.count_nonzero(np.cumsum(cover[:-1]))) / total
+
+
+class ChineseQualityFilter(BaseFilter):
+    """Character-level Gopher repetition + FineWeb line rules + stop characters, for Chinese text."""
+
+    name = "🀄 Chinese quality"
+    excluded_name = "quality_zh"
+
+    def __init__(self, config: ChineseQualitySection, exclusion_writer: DiskWriter | None = None):
+        super().__init__(exclusion_writer)
+        self._longest = max([*config.top_ngrams, *config.dup_ngrams, 1])
+        if self._longest > MAX_N:
+            raise ValueError(f"quality_zh: {self._longest}-grams are longer than the {MAX_N} supported")
+        self.config = config
+        self._is_stop = np.zeros(0x110000, dtype=bool)  # code point -> is a stop character (1 MB table)
+        self._is_stop[[ord(c) for c in config.stop_chars]] = True
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        c = self.config
+        text = doc.text.strip()
+        chars = _WHITESPACE.sub("", text)
+        if len(chars) < c.min_chars:
+            return False, "zh_too_short"
+        if len(chars) > c.max_chars:
+            return False, "zh_too_long"
+        codes = codepoints(chars)
+        if int(np.count_nonzero(self._is_stop[codes])) < c.min_stop_chars:
+            return False, "zh_stop_chars"
+        # Repetition is measured on the Han characters only: code, shell output and option lists in
+        # technical Chinese text repeat ASCII n-grams by nature and are not Chinese spam.
+        han = codes[is_han(codes)]
+
+        paragraphs = _PARAGRAPHS.split(text)
+        n_dup, dup_chars = find_duplicates(paragraphs)
+        if n_dup / len(paragraphs) > c.dup_para_frac:
+            return False, "zh_dup_para_frac"
+        if dup_chars / len(text) > c.dup_para_char_frac:
+            return False, "zh_dup_para_char_frac"
+        lines = [line.strip() for line in _LINES.split(text) if line.strip()]
+        n_dup, line_dup_chars = find_duplicates(lines)
+        if n_dup / len(lines) > c.dup_line_frac:
+            return False, "zh_dup_line_frac"
+        if line_dup_chars / len(text) > c.dup_line_char_frac:
+            return False, "zh_dup_line_char_frac"
+
+        # unmixed sums suffice: these rules only count equal n-grams (64-bit collisions aside)
+        hashes = dict(enumerate(ngram_sums(han, self._longest), start=1))
+        for n, limit in sorted(c.top_ngrams.items()):
+            if n in hashes and top_ngram_fraction(hashes[n], n, len(han)) > limit:
+                return False, f"zh_top_{n}_gram"
+        for n, limit in sorted(c.dup_ngrams.items()):
+            if n in hashes and duplicate_ngram_fraction(hashes[n], n, len(han)) > limit:
+                return False, f"zh_dup_{n}_gram"
+
+        # FineWeb line statistics, with Chinese terminal punctuation and character-based line length
+        if sum(line.endswith(ZH_TERMINAL) for line in lines) / len(lines) < c.line_punct_thr:
+            return False, "zh_line_punct_ratio"
+        if sum(len(line) <= c.short_line_length for line in lines) / len(lines) > c.short_line_thr:
+            return False, "zh_short_line_ratio"
+        if line_dup_chars / max(1, len(chars)) > c.char_dup_ratio:
+            return False, "zh_char_dup_ratio"
+        if text.count("\n") / len(chars) > c.new_line_ratio:
+            return False, "zh_list_ratio"
+        return True
