@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.test_train_fixtures import random_manifest, tiny_recipe, write_shards  # noqa: E402
-from train.data import ShardSet  # noqa: E402
+from train.manifest_batches import ShardSet  # noqa: E402
 
 SIZES = {"zh": 200, "en": 200}
 WARMUP = 2

@@ -115,7 +115,7 @@ class Recipe:
         problems = []
         for key in self.data:
             if key not in TOP_LEVEL_KEYS:
-                problems.append(self._where((key,)) + f"{key}: unknown section{_suggest(str(key), TOP_LEVEL_KEYS)}")
+                problems.append(self._where((key,)) + f"{key}: unknown section{suggest(str(key), TOP_LEVEL_KEYS)}")
         if problems:
             raise RecipeError(problems, self.path)
 
@@ -166,7 +166,7 @@ class Recipe:
             message = e["msg"]
             if e["type"] == "extra_forbidden":
                 allowed = _fields_at(model, loc[1:-1])
-                message = "unknown key" + _suggest(str(loc[-1]), allowed)
+                message = "unknown key" + suggest(str(loc[-1]), allowed)
             elif e["type"] == "missing":
                 message = "required key is missing"
             elif message.startswith("Value error, "):
@@ -193,7 +193,8 @@ def format_loc(loc: tuple) -> str:
     return out
 
 
-def _suggest(word: str, choices) -> str:
+def suggest(word: str, choices) -> str:
+    """A " (did you mean 'x'?)" hint for the closest of `choices`, or an empty string when none is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -10,10 +10,9 @@ from hypothesis import strategies as st
 from transformers import AutoConfig, AutoModelForCausalLM
 
 from common.tokens import PackedSequence
-from tests.test_train_fixtures import TINY_LLAMA, random_manifest, write_shards
-from train.config import TrainError
-from train.data import IGNORE_INDEX, ShardSet, StepBatches, labels_for, rank_slices
-from train.schedule import lr_multiplier
+from tests.test_train_fixtures import TINY_LLAMA, ListManifest, random_manifest, write_shards
+from train.manifest_batches import IGNORE_INDEX, ShardSet, StepBatches, labels_for, rank_slices
+from train.recipe_sections import TrainError
 
 
 @given(world=st.integers(1, 8), micro=st.integers(1, 8), accum=st.integers(1, 8))
@@ -23,6 +22,39 @@ def test_every_row_of_a_step_goes_to_exactly_one_rank_and_micro_step(world, micr
             for i in range(global_batch)[s]]
     assert sorted(used) == list(range(global_batch))
     assert all(len(rank_slices(global_batch, world, r, micro)) == accum for r in range(world))
+
+
+@pytest.fixture(scope="module")
+def split_shards(tmp_path_factory):
+    """48 + 48 sequences: enough distinct rows for a global batch of up to 4 ranks x 4 x 3."""
+    folder = tmp_path_factory.mktemp("split")
+    write_shards(folder, {"zh": 48, "chat": 48}, seq_len=8)
+    return ShardSet(folder, ["zh", "chat"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(world=st.integers(1, 4), micro=st.integers(1, 4), accum=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_ranks_and_micro_steps_together_read_each_row_of_every_step_once(split_shards, world, micro, accum, seed):
+    """What every rank's StepBatches hands to the model (micro-batch rows and the tokens read for them) is,
+    over all ranks and micro-steps, exactly the manifest's rows of that step: each once, none missing."""
+    global_batch = world * micro * accum
+    rng = np.random.default_rng(seed)
+    every_row = [(source, index) for source in ("zh", "chat") for index in range(48)]
+    steps = [[every_row[i] for i in rng.permutation(len(every_row))[:global_batch]] for _ in range(3)]
+    manifest = ListManifest(steps, ["zh", "chat"])
+    per_rank = [StepBatches(manifest, split_shards, world_size=world, rank=rank, micro_batch_size=micro,
+                            flatten=False, prefetch=False) for rank in range(world)]
+    for step in range(3):
+        used, tokens = [], {}
+        for batches in per_rank:
+            micro_batches, _ = batches.get(step)
+            assert len(micro_batches) == accum and all(len(mb.rows) == micro for mb in micro_batches)
+            for mb in micro_batches:
+                used += mb.rows
+                tokens.update({row: mb.input_ids[k] for k, row in enumerate(mb.rows)})
+        assert sorted(used) == sorted(steps[step])
+        for (source, index), ids in tokens.items():
+            assert torch.equal(ids, torch.from_numpy(split_shards.shards[source][index].input_ids))
 
 
 def test_a_batch_that_does_not_divide_is_refused_with_the_fix():
@@ -94,24 +126,3 @@ def test_a_tokens_logits_do_not_depend_on_the_other_documents_in_its_sequence(at
     with torch.no_grad():
         alone = model(input_ids=torch.tensor(ids[None, 7:15]), use_cache=False).logits[0]
     torch.testing.assert_close(a[7:15], alone, rtol=0, atol=1e-5)
-
-
-@settings(max_examples=50)
-@given(kind=st.sampled_from(["cosine", "linear", "wsd", "constant"]), total=st.integers(2, 500),
-       warmup=st.integers(0, 50), min_ratio=st.floats(0, 1))
-def test_lr_schedules_warm_up_then_never_rise_and_stay_within_bounds(kind, total, warmup, min_ratio):
-    f = lr_multiplier(kind, total_steps=total, warmup_steps=min(warmup, total - 1), min_ratio=min_ratio)
-    values = [f(s) for s in range(total)]
-    w = min(warmup, total - 1)
-    assert all(0 < v <= 1 + 1e-12 for v in values[:w])
-    after = values[w:]
-    assert all(b <= a + 1e-12 for a, b in zip(after, after[1:], strict=False))
-    assert all(min_ratio - 1e-12 <= v <= 1 + 1e-12 for v in after)
-    if kind in {"cosine", "linear"} and total - w > 1:
-        assert values[-1] == pytest.approx(min_ratio)
-
-
-def test_wsd_holds_the_peak_until_the_decay_fraction():
-    f = lr_multiplier("wsd", total_steps=100, warmup_steps=10, min_ratio=0.0, decay_fraction=0.2)
-    assert [f(s) for s in (9, 10, 79)] == [1.0, 1.0, 1.0]
-    assert f(90) < 1.0 and f(99) == pytest.approx(0.0)

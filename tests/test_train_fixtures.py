@@ -18,14 +18,15 @@ TINY_LLAMA = {
 
 
 def write_shards(tokens_dir: Path, sizes: dict[str, int], *, seq_len: int = 32, vocab_size: int = 128,
-                 seed: int = 0, masked: tuple[str, ...] = ("chat",)) -> dict[str, dict]:
+                 seed: int = 0, masked: tuple[str, ...] = ("chat",),
+                 tokenizer_fingerprint: str = "test-tokenizer") -> dict[str, dict]:
     """Random documents (3..40 tokens) packed into `sizes[source]` sequences per source; sources named
     in `masked` train on the second half of each document only, like instruction answers."""
     rng = np.random.default_rng(seed)
     metas = {}
     for source, n_sequences in sizes.items():
         writer = TokenShardWriter(tokens_dir / source, seq_len=seq_len, vocab_size=vocab_size, eos_id=1, pad_id=0,
-                                  tokenizer_fingerprint="test-tokenizer")
+                                  tokenizer_fingerprint=tokenizer_fingerprint)
         while writer.n_tokens < n_sequences * seq_len:
             ids = rng.integers(2, vocab_size, size=int(rng.integers(3, 40)))
             mask = None

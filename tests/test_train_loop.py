@@ -14,9 +14,9 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from common.recipe import Recipe
 from tests.test_train_fixtures import TINY_LLAMA, random_manifest, tiny_recipe, write_shards
 from train import run
-from train.config import TrainError
-from train.model import resize_embeddings
-from train.run import train
+from train.model_loading import resize_embeddings
+from train.recipe_sections import TrainError
+from train.run import setup, train, train_step
 
 SIZES = {"zh": 24, "en": 16, "chat": 12}
 
@@ -150,7 +150,7 @@ def test_cli_says_when_there_is_no_manifest(tmp_path, capsys):
 
 def test_model_section_needs_exactly_one_source(tmp_path):
     from common.recipe import RecipeError
-    from train.config import ModelSection
+    from train.recipe_sections import ModelSection
 
     with pytest.raises(RecipeError, match="exactly one of model.path"):
         Recipe.from_dict({"model": {}}, root=tmp_path).section("model", ModelSection)
@@ -161,7 +161,7 @@ def test_logged_losses_match_a_direct_computation_from_the_initial_weights(tmp_p
     over that step's loss tokens (the per-source numbers come from the same per-token losses)."""
     from accelerate.utils import set_seed
 
-    from train.data import IGNORE_INDEX, ShardSet
+    from train.manifest_batches import IGNORE_INDEX, ShardSet
 
     write_shards(tmp_path / "work" / "tokens", SIZES)
     manifest = random_manifest(SIZES, num_steps=2, global_batch=6)
@@ -184,3 +184,62 @@ def test_logged_losses_match_a_direct_computation_from_the_initial_weights(tmp_p
                          / sum(trained[i].sum() for i, r in enumerate(row_sources) if r == s))
                 for s in set(row_sources)}
     assert per_source == pytest.approx(expected, rel=1e-5)
+
+
+def test_one_train_step_is_the_same_update_however_the_batch_is_split(tmp_path):
+    """`setup` then one `train_step`, without the loop: 1 micro-step of 4 and 2 of 2 measure the same
+    losses and leave the same weights (the loss is normalised over the whole global batch)."""
+    write_shards(tmp_path / "tokens", SIZES)
+    manifest = random_manifest(SIZES, num_steps=3, global_batch=4)
+    after = {}
+    for micro in (4, 2):
+        state = setup(tiny_recipe(tmp_path / f"micro{micro}", micro_batch_size=micro, tokens=str(tmp_path / "tokens")),
+                      manifest=manifest)
+        assert (state.start_step, state.total_steps, state.batches.grad_accum) == (0, 3, 4 // micro)
+        micro_batches, _ = state.batches.get(0)
+        result = train_step(state, 0, micro_batches)
+        state.batches.close()
+        assert result.lr == pytest.approx(3e-3 / 2)  # step 0 of a 2-step warmup
+        after[micro] = (result, {n: p.detach().clone() for n, p in state.model.named_parameters()})
+    (one, weights_one), (two, weights_two) = after[4], after[2]
+    torch.testing.assert_close(one.loss_sum, two.loss_sum, rtol=1e-5, atol=0)
+    assert torch.equal(one.loss_tokens, two.loss_tokens) and one.loss_tokens.sum() > 0
+    for name, weight in weights_one.items():
+        torch.testing.assert_close(weight, weights_two[name], rtol=1e-4, atol=1e-6)
+    assert not (tmp_path / "micro4" / "work" / "checkpoints").exists()  # checkpoints are the loop's job
+
+
+def _word_level_tokenizer(folder):
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, **{f"w{i}": i for i in range(1, 128)}}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")))
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def test_the_tokenizer_in_effect_goes_into_the_model_folder_and_must_match_the_shards(tmp_path, caplog):
+    from common.tokens import tokenizer_fingerprint
+
+    manifest = random_manifest(SIZES, num_steps=2, global_batch=4)
+    tokenizer_dir = tmp_path / "tokenizer"
+    tokenizer_dir.mkdir()
+
+    def run_with_tokenizer(root, fingerprint):
+        write_shards(root / "work" / "tokens", SIZES, tokenizer_fingerprint=fingerprint)
+        recipe = tiny_recipe(root, micro_batch_size=4, max_steps=1)
+        recipe.data["tokenizer"] = {"path": str(tokenizer_dir)}
+        return train(recipe, manifest=manifest)
+
+    # not a tokenizer: a warning, and the model folder has none (training needs only the token ids)
+    with caplog.at_level(logging.WARNING, logger="train"):
+        model_dir = run_with_tokenizer(tmp_path / "none", "test-tokenizer")
+    assert "cannot load the tokenizer" in caplog.text and "no tokenizer" in caplog.text
+    assert (model_dir / "model.safetensors").is_file() and not (model_dir / "tokenizer.json").exists()
+
+    fingerprint = tokenizer_fingerprint(_word_level_tokenizer(tokenizer_dir))
+    with pytest.raises(TrainError, match="re-run tokenization"):
+        run_with_tokenizer(tmp_path / "other", "another-tokenizer")
+    model_dir = run_with_tokenizer(tmp_path / "same", fingerprint)
+    assert (model_dir / "tokenizer.json").is_file()

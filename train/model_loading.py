@@ -9,9 +9,10 @@ import logging
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedModel
+from transformers import CONFIG_MAPPING, AutoConfig, AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
 
-from train.config import ModelSection, TrainError
+from common.recipe import suggest
+from train.recipe_sections import ModelSection, TrainError
 
 log = logging.getLogger("train")
 
@@ -29,22 +30,51 @@ def pick_attn_implementation(requested: str) -> str:
     return "sdpa"
 
 
+def check_model_section(section: ModelSection) -> None:
+    """Raise TrainError when the model cannot be built, checked without weights or data (`--check`)."""
+    if section.path is not None:
+        model_folder(section)
+    else:
+        build_config(section, vocab_size=None)
+
+
+def model_folder(section: ModelSection) -> Path:
+    """`model.path`, refused unless it is a Hugging Face model folder."""
+    if not (Path(section.path) / "config.json").is_file():
+        raise TrainError(f"model.path {section.path}: not a Hugging Face model folder (no config.json)")
+    return Path(section.path)
+
+
+def build_config(section: ModelSection, *, vocab_size: int | None) -> PretrainedConfig:
+    """The Hugging Face config `model.config` describes; a key the model type does not know is an error
+    (transformers would keep it as an unused attribute, so a typo would silently train another model)."""
+    config = dict(section.config)
+    model_type = config.pop("model_type")
+    if vocab_size is not None:
+        config.setdefault("vocab_size", vocab_size)
+    if model_type not in CONFIG_MAPPING:
+        raise TrainError(f"model.config.model_type: unknown model type {model_type!r}"
+                         f"{suggest(str(model_type), CONFIG_MAPPING.keys())}")
+    try:
+        hf_config = AutoConfig.for_model(model_type, **config)
+    except (ValueError, TypeError) as err:
+        raise TrainError(f"model.config: {err}") from None
+    # Keys the config class consumes (aliases such as rope_theta included) do not survive as attributes.
+    known = CONFIG_MAPPING[model_type]().to_dict()
+    for key in config:
+        if key not in known and key in hf_config.to_dict():
+            raise TrainError(f"model.config.{key}: not a {model_type} config key{suggest(key, known)}")
+    return hf_config
+
+
 def load_model(section: ModelSection, *, vocab_size: int, attn_implementation: str) -> PreTrainedModel:
     """Load `model.path` or build `model.config` (fp32 weights; autocast decides compute precision)."""
     kwargs = {"attn_implementation": attn_implementation, "dtype": torch.float32}
     if section.path is not None:
-        if not (Path(section.path) / "config.json").is_file():
-            raise TrainError(f"model.path {section.path}: not a Hugging Face model folder (no config.json)")
         return AutoModelForCausalLM.from_pretrained(
-            section.path, trust_remote_code=section.trust_remote_code, **kwargs
+            model_folder(section), trust_remote_code=section.trust_remote_code, **kwargs
         )
-    config = dict(section.config)
-    model_type = config.pop("model_type")
-    config.setdefault("vocab_size", vocab_size)
-    try:
-        hf_config = AutoConfig.for_model(model_type, **config)
-    except ValueError as err:
-        raise TrainError(f"model.config: {err}") from None
+    hf_config = build_config(section, vocab_size=vocab_size)
     return AutoModelForCausalLM.from_config(hf_config, trust_remote_code=section.trust_remote_code, **kwargs)
 
 

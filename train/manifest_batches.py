@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from common.tokens import ShardError, TokenShard
-from train.config import TrainError
+from train.recipe_sections import TrainError
 
 IGNORE_INDEX = -100
 

@@ -31,7 +31,7 @@ class ModelSection(Section):
 
 
 class TrainSection(Section):
-    """Loop, optimizer, schedule, checkpoints. Paths default to folders under the recipe's workdir."""
+    """Loop, optimizer, learning-rate schedule, checkpoints. Paths default to folders under the recipe's workdir."""
 
     manifest: OutputPath | None = None  # default: workdir/manifest
     tokens: OutputPath | None = None  # default: workdir/tokens
@@ -41,7 +41,7 @@ class TrainSection(Section):
     lr: float = Field(3e-4, gt=0)
     min_lr_ratio: float = Field(0.1, ge=0, le=1)
     warmup_steps: int = Field(0, ge=0)
-    schedule: Literal["cosine", "linear", "wsd", "constant"] = "cosine"
+    lr_schedule: Literal["cosine", "linear", "wsd", "constant"] = "cosine"  # the learning-rate curve (train/lr_schedule.py)
     decay_fraction: float = Field(0.2, gt=0, le=1)  # wsd: share of the steps spent decaying at the end
     weight_decay: float = Field(0.1, ge=0)
     betas: tuple[float, float] = (0.9, 0.95)

@@ -1,6 +1,5 @@
-"""Learning-rate schedules: linear warmup, then cosine, linear, warmup-stable-decay or constant.
-
-They depend on the optimizer step only (never on mixture phases), as a multiplier of the peak lr."""
+"""Learning-rate schedules (`train.lr_schedule`): linear warmup, then cosine, linear, warmup-stable-decay or
+constant. They depend on the optimizer step only (never on the mixer's data schedule), as a multiplier of the peak lr."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ def lr_multiplier(kind: str, *, total_steps: int, warmup_steps: int, min_ratio: 
                   decay_fraction: float = 0.2) -> Callable[[int], float]:
     """`f(step) -> lr / peak_lr` for steps 0 .. total_steps-1."""
     if kind not in {"cosine", "linear", "wsd", "constant"}:
-        raise ValueError(f"unknown schedule {kind!r}")
+        raise ValueError(f"unknown learning-rate schedule {kind!r}")
     decay_start = warmup_steps if kind != "wsd" else max(warmup_steps, total_steps - round(decay_fraction * total_steps))
 
     def f(step: int) -> float:
