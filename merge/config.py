@@ -41,7 +41,9 @@ class ModelRef(Section):
         return Path(self.path).is_absolute()
 
 
-class Diagnostics(Section):
+class DiagnosticsSection(Section):
+    """`merge.diagnostics`: the survival diagnostic (docs/merge.md)."""
+
     top_k: float | None = Field(
         None,
         gt=0.0,
@@ -70,8 +72,7 @@ class MergeSection(Section):
         None, description="model whose tokenizer is copied (default: config_from)"
     )
     max_shard_size: str = "2GB"
-    trust_remote_code: bool = False
-    diagnostics: Diagnostics = Field(default_factory=Diagnostics)
+    diagnostics: DiagnosticsSection = Field(default_factory=DiagnosticsSection)
 
     @field_validator("base", mode="before")
     @classmethod
@@ -95,7 +96,7 @@ class MergeSection(Section):
     @model_validator(mode="after")
     def _consistent(self) -> MergeSection:
         method = METHODS[self.method]
-        if method.uses_task_vectors and self.base is None:
+        if method.needs_base and self.base is None:
             raise ValueError(f"method {self.method} needs a base model (merge.base)")
         names = self.labels()
         if len(set(names)) != len(names):
@@ -118,7 +119,7 @@ class MergeSection(Section):
 def load_section(recipe: Recipe) -> tuple[MergeSection, MethodSection]:
     """Validate `merge` and its `parameters` against the chosen method; errors name the YAML path and line."""
     section = recipe.section("merge", MergeSection)
-    params_model = METHODS[section.method].params
+    params_model = METHODS[section.method].parameters
     # Validating under the `merge.parameters` path makes typos read `line N: merge.parameters.densty: ...`.
     wrapper = type("Parameters", (Section,), {"__annotations__": {"parameters": params_model}})
     raw = (recipe.data.get("merge") or {}).get("parameters") or {}

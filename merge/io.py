@@ -1,4 +1,5 @@
-"""Lazy safetensors reading (one tensor at a time) and a streaming sharded safetensors writer.
+"""Lazy safetensors reading (one tensor at a time), a streaming sharded safetensors writer, and the output
+folder's other files (config, tokenizer).
 
 Reading uses `safetensors.safe_open`: opening a file reads only its header, and `get_tensor` loads one
 tensor. Writing streams each tensor to disk as soon as it is merged: the tensors' names, shapes and dtypes
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,8 @@ from typing import BinaryIO
 
 import torch
 from safetensors import safe_open
+
+from common.tokenizer import TOKENIZER_FILES
 
 SAFETENSORS_DTYPES: dict[torch.dtype, str] = {
     torch.float64: "F64",
@@ -113,9 +117,6 @@ class ModelReader:
                     raise MergeError(f"{self.label}: {self._file_of[name]} ends inside tensor {name}")
                 done += got
         return target.view(info.shape)
-
-    def file_of(self, name: str) -> Path:
-        return self._file_of[name]
 
     @property
     def vocab_size(self) -> int | None:
@@ -265,3 +266,18 @@ class ShardedWriter:
             weight_map = {name: self.names[i] for i, shard in enumerate(self.shards) for name, _, _ in shard}
             index = {"metadata": {"total_size": self.total_bytes}, "weight_map": weight_map}
             (self.folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+
+
+def write_model_files(folder: Path, config: dict, config_from: Path, tokenizer_from: Path) -> list[str]:
+    """Write config.json, copy config_from's generation_config.json and tokenizer_from's tokenizer files.
+
+    Returns the names of the tokenizer files copied (recorded in merge_report.json).
+    """
+    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    copied = [f for f in TOKENIZER_FILES if (tokenizer_from / f).is_file()]
+    for name in copied:
+        shutil.copy2(tokenizer_from / name, folder / name)
+    generation = config_from / "generation_config.json"
+    if generation.is_file():
+        shutil.copy2(generation, folder / "generation_config.json")
+    return copied

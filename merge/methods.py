@@ -1,22 +1,26 @@
-"""Merge methods: one small per-tensor function each, chosen by name from `METHODS`.
+"""Merge methods: one small class each, registered by name in `METHODS`.
 
-Task-vector methods (`task_arithmetic`, `ties`, `ties_sv`, `dare`) receive the stacked task vectors
-tau_i = theta_i - theta_base of one tensor (shape `(n_models, *shape)`, float32) and return the merged
-task vector; the runner adds it to the base. A method may overwrite its input. `linear` receives the models' weights themselves.
-Definitions, and what the slack of `ties_sv` changes, are in docs/merge.md.
+A method is its parameters (a `MethodSection`), its per-tensor arithmetic (`merge`) and what it needs from
+the engine or reports to it, declared as class attributes: whether it works on task vectors
+tau_i = theta_i - theta_base (and so needs a base), whether it draws random numbers (the engine then seeds
+them per tensor), and whether it counts the survival diagnostic itself. The engine (merge/engine.py) reads
+those declarations, never a method's name. Definitions are in docs/merge.md ("Adding a method").
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from pydantic import ConfigDict, Field
 
 from common.recipe import Section
+
+from .slices import map_chunks
+from .topk import top_k_count, trim_threshold
 
 
 class MethodSection(Section):
@@ -64,139 +68,160 @@ class DareSection(MethodSection):
 
 @dataclass(frozen=True)
 class TensorContext:
-    """What a method may know about the tensor it merges besides the values (DARE seeds from it)."""
+    """What a method may know about the tensor it merges besides the values, and where it reports back."""
 
     name: str
-    seed: int = 0
-    # Filled by TIES when not None: per model, (entries kept by the trim that are non-zero, of those the ones
-    # the merged task vector keeps with the same sign), keyed by density, so the diagnostic costs no extra pass.
-    survival: dict[float, list[tuple[int, int]]] | None = None
+    # The recipe's seed, given only to methods that declare `random`; `generator` derives one per model.
+    seed: int | None = None
+    # A list when the engine asks a method that declares `counts_survival` for the diagnostic: the method
+    # fills it with, per model, (important entries, of those the ones the merged task vector keeps).
+    survival: list[tuple[int, int]] | None = None
     # A preallocated buffer of the tensor's size for the result; methods that can write into it do.
     out: torch.Tensor | None = None
-    # Threads that run slices of a tensor side by side (each op single-threaded; see merge.run).
+    # Threads that run slices of a tensor side by side (each op single-threaded; see merge/engine.py).
     pool: Executor | None = None
 
+    def generator(self, model_index: int, device: torch.device) -> torch.Generator:
+        """A generator seeded by (seed, tensor name, model index), so a tensor's draws do not depend on merge order."""
+        if self.seed is None:
+            raise RuntimeError(f"{self.name}: a method that draws random numbers must declare random = True")
+        digest = hashlib.blake2b(f"{self.seed}/{self.name}/{model_index}".encode(), digest_size=8).digest()
+        return torch.Generator(device=device).manual_seed(int.from_bytes(digest, "little") & ((1 << 63) - 1))
 
-@dataclass(frozen=True)
+
 class Method:
-    """A registered merge method: its per-tensor function, parameter model and whether it needs a base."""
+    """A merge method. Subclasses set the class attributes and implement `merge`; `@register` adds them."""
 
-    name: str
-    fn: Callable[..., torch.Tensor]
-    params: type[MethodSection]
-    uses_task_vectors: bool
-    description: str
+    name: ClassVar[str]
+    parameters: ClassVar[type[MethodSection]]
+    # True: `merge` receives the task vectors and returns the merged task vector; the method needs a base.
+    # False: `merge` receives the models' weights themselves and returns the merged weights.
+    on_task_vectors: ClassVar[bool] = True
+    # Draws random numbers: the engine passes the recipe's seed in the context (`TensorContext.generator`).
+    random: ClassVar[bool] = False
+    # Counts the survival diagnostic itself at `survival_top_k` (into `TensorContext.survival`), for free.
+    counts_survival: ClassVar[bool] = False
+
+    @property
+    def needs_base(self) -> bool:
+        return self.on_task_vectors
+
+    def survival_top_k(self, params: MethodSection) -> float:
+        """The default fraction of each task vector the survival diagnostic counts as important."""
+        return 0.2
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: MethodSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        """Merge `values` (shape `(n_models, *shape)`, compute dtype; may be overwritten) into one tensor."""
+        raise NotImplementedError
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Make a method class choosable by its name in `merge.method`."""
+    METHODS[cls.name] = cls()
+    return cls
+
+
+@register
+class Linear(Method):
+    """Weighted average of the models' weights (model soup)."""
+
+    name = "linear"
+    parameters = LinearSection
+    on_task_vectors = False
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: LinearSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        merged = (values * _weights_like(weights, values)).sum(0)
+        if params.normalize:
+            merged /= _safe_divisor(weights.sum())
+        return merged
+
+
+@register
+class TaskArithmetic(Method):
+    """lambda * sum_i w_i tau_i (Ilharco et al., 2023)."""
+
+    name = "task_arithmetic"
+    parameters = TaskArithmeticSection
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: TaskArithmeticSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        merged = (values * _weights_like(weights, values)).sum(0)
+        if params.normalize:
+            merged /= _safe_divisor(weights.sum())
+        return merged * params.lambda_
+
+
+@register
+class Ties(Method):
+    """TIES (Yadav et al., 2023): trim to top-k by magnitude, elect signs by summed mass, disjoint mean."""
+
+    name = "ties"
+    parameters = TiesSection
+    counts_survival = True
+
+    def survival_top_k(self, params: TiesSection) -> float:
+        return params.density
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: TiesSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        return _ties(values, weights, params, ctx, slack=0.0)
+
+
+@register
+class TiesSV(Ties):
+    """TIES whose sign election is relaxed by the slack xi so a model with small task vectors is not outvoted."""
+
+    name = "ties_sv"
+    parameters = TiesSVSection
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: TiesSVSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        return _ties(values, weights, params, ctx, slack=params.slack)
+
+
+@register
+class Dare(Method):
+    """DARE (Yu et al., 2024): drop each entry with probability 1-density, rescale, then task arithmetic."""
+
+    name = "dare"
+    parameters = DareSection
+    random = True
+
+    def survival_top_k(self, params: DareSection) -> float:
+        return params.density
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: DareSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        out = torch.zeros_like(values[0])
+        for i in range(values.shape[0]):
+            generator = ctx.generator(i, values.device)
+            keep = torch.rand(values[i].shape, generator=generator, device=values.device) < params.density
+            dropped = values[i] * keep
+            if params.rescale:
+                dropped /= params.density
+            out += dropped * float(weights[i])
+        if params.normalize:
+            out /= _safe_divisor(weights.sum())
+        return out * params.lambda_
 
 
 def _weights_like(weights: torch.Tensor, stacked: torch.Tensor) -> torch.Tensor:
     return weights.to(stacked.device, stacked.dtype).view(-1, *([1] * (stacked.dim() - 1)))
 
 
-def linear(
-    models: torch.Tensor, weights: torch.Tensor, params: LinearSection, ctx: TensorContext
-) -> torch.Tensor:
-    """Weighted average of the models' weights (model soup)."""
-    w = _weights_like(weights, models)
-    merged = (models * w).sum(0)
-    if params.normalize:
-        merged /= _safe_divisor(weights.sum())
-    return merged
-
-
-def task_arithmetic(
-    deltas: torch.Tensor, weights: torch.Tensor, params: TaskArithmeticSection, ctx: TensorContext
-) -> torch.Tensor:
-    """lambda * sum_i w_i tau_i (Ilharco et al., 2023)."""
-    merged = (deltas * _weights_like(weights, deltas)).sum(0)
-    if params.normalize:
-        merged /= _safe_divisor(weights.sum())
-    return merged * params.lambda_
-
-
-def ties(deltas: torch.Tensor, weights: torch.Tensor, params: TiesSection, ctx: TensorContext) -> torch.Tensor:
-    """TIES (Yadav et al., 2023): trim to top-k by magnitude, elect signs by summed mass, disjoint mean."""
-    return _ties(deltas, weights, params, ctx, slack=0.0)
-
-
-def ties_sv(
-    deltas: torch.Tensor, weights: torch.Tensor, params: TiesSVSection, ctx: TensorContext
-) -> torch.Tensor:
-    """TIES whose sign election is relaxed by the slack xi so a model with small task vectors is not outvoted."""
-    return _ties(deltas, weights, params, ctx, slack=params.slack)
-
-
-def dare(deltas: torch.Tensor, weights: torch.Tensor, params: DareSection, ctx: TensorContext) -> torch.Tensor:
-    """DARE (Yu et al., 2024): drop each entry with probability 1-density, rescale, then task arithmetic."""
-    out = torch.zeros_like(deltas[0])
-    for i in range(deltas.shape[0]):
-        generator = torch.Generator(device=deltas.device).manual_seed(_tensor_seed(ctx, i))
-        keep = torch.rand(deltas[i].shape, generator=generator, device=deltas.device) < params.density
-        dropped = deltas[i] * keep
-        if params.rescale:
-            dropped /= params.density
-        out += dropped * float(weights[i])
-    if params.normalize:
-        out /= _safe_divisor(weights.sum())
-    return out * params.lambda_
-
-
-def _tensor_seed(ctx: TensorContext, model_index: int) -> int:
-    # Seeded by name, not by position in the stream, so a tensor's mask does not depend on merge order.
-    digest = hashlib.blake2b(f"{ctx.seed}/{ctx.name}/{model_index}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
-
-
 def _safe_divisor(total: torch.Tensor) -> torch.Tensor | float:
     return total if float(total.abs()) > 1e-8 else 1.0
-
-
-# Elementwise work runs over slices of this many entries, so that the several temporaries one slice needs
-# stay in the CPU's cache and are recycled by the allocator instead of being page-faulted in afresh.
-CHUNK = 1 << 17
-
-
-def map_chunks(n: int, fn: Callable[[int, int], object], pool: Executor | None = None) -> Iterable:
-    """fn(start, stop) for the consecutive slices of CHUNK entries of range(n), on `pool` if given, in order."""
-    bounds = [(start, min(start + CHUNK, n)) for start in range(0, n, CHUNK)]
-    if pool is None:
-        return [fn(a, b) for a, b in bounds]
-    return pool.map(lambda bound: fn(*bound), bounds)
-
-
-@dataclass(frozen=True)
-class TrimThreshold:
-    """The k-th largest magnitude `value`; entries equal to it are kept before flat index `cut`, dropped after."""
-
-    value: float
-    cut: int
-
-    def keep(self, values: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """Mask of the kept entries of `values`, the slice of the flat tensor that begins at `start`."""
-        magnitude = values.abs()
-        if start + magnitude.numel() <= self.cut:
-            return magnitude >= self.value
-        keep = magnitude > self.value
-        if start < self.cut:
-            keep[: self.cut - start] = magnitude[: self.cut - start] >= self.value
-        return keep
-
-    def trim(self, values: torch.Tensor, out: torch.Tensor, start: int = 0) -> torch.Tensor:
-        """`values` with the dropped entries zeroed, into `out`; one fused pass (hardshrink) for float32."""
-        if values.dtype != torch.float32:
-            return torch.mul(values, self.keep(values, start), out=out)
-        head = min(max(self.cut - start, 0), values.numel())
-        if head < values.numel():
-            torch.nn.functional.hardshrink(values[head:], self.value, out=out[head:])  # |x| > t
-        if head > 0:
-            torch.nn.functional.hardshrink(values[:head], _below(self.value), out=out[:head])  # |x| >= t
-        return out
-
-
-def _below(value: float) -> float:
-    """The largest float32 below `value` (for `value` >= 0), so that |x| > result means |x| >= value."""
-    if value <= 0.0:
-        return -1.0
-    return float(torch.nextafter(torch.tensor(value), torch.tensor(0.0)))
 
 
 def _ties(
@@ -255,7 +280,7 @@ def _ties(
 
     counts = [c for c in map_chunks(n, merge_slice, ctx.pool) if c is not None]
     if counts and ctx.survival is not None:
-        ctx.survival[params.density] = [
+        ctx.survival[:] = [
             (k if known_important[i] is not None else sum(c[i][0] for c in counts), sum(c[i][1] for c in counts))
             for i in range(n_models)
         ]  # fmt: skip
@@ -303,97 +328,3 @@ def election_scales(thresholds: list[float], slack: float) -> list[float]:
         return [1.0] * len(thresholds)
     mean = sum(positive) / len(positive)
     return [(1.0 - slack) + slack * mean / t if t > 0 else 1.0 for t in thresholds]
-
-
-def top_k_count(numel: int, density: float) -> int:
-    """k = floor(density * n), at least 1: the number of entries the trim keeps (as mergekit counts)."""
-    return max(1, min(numel, int(density * numel)))
-
-
-def top_k_mask(values: torch.Tensor, density: float) -> tuple[torch.Tensor, float]:
-    """Mask of exactly k = top_k_count entries largest in magnitude, and the k-th largest magnitude.
-
-    Equal magnitudes at the threshold are taken in index order, so the mask is deterministic.
-    """
-    trim = trim_threshold(values.reshape(-1), top_k_count(values.numel(), density))
-    return trim.keep(values.reshape(-1)).view(values.shape), trim.value
-
-
-def trim_threshold(values: torch.Tensor, k: int, pool: Executor | None = None) -> TrimThreshold:
-    """Where to cut the flat `values` so that exactly their k largest magnitudes remain (ties in index order).
-
-    O(n) instead of a sort: a strided sample brackets the k-th largest magnitude, one pass over slices
-    counts the entries above the bracket and collects those inside it (about 2% of them, with their
-    positions), and the exact value and the cut among equal magnitudes are selected from those.
-    """
-    n = values.numel()
-    if k >= n:
-        return TrimThreshold(float(values.abs().min()), n)
-    if n > 1 << 16:
-        step = max(1, n // (1 << 16))
-        sample = values[::step].abs().sort().values
-        m = sample.numel()
-        position = (1.0 - k / n) * m  # where the threshold falls in the sorted sample
-        margin = 6.0 * (m * (k / n) * (1 - k / n)) ** 0.5 + 16
-        lo = float(sample[max(0, int(position - margin))])
-        hi = float(sample[min(m - 1, int(position + margin))])
-
-        fused = values.dtype == torch.float32 and lo > 0.0
-        below_lo = _below(lo)
-
-        def band_slice(start: int, stop: int) -> tuple[int, torch.Tensor, torch.Tensor]:
-            piece = values[start:stop]
-            if fused:  # float ops only: hardshrink(x, t) keeps |x| > t, so the difference is the band
-                beyond = torch.nn.functional.hardshrink(piece, hi)
-                band = torch.nn.functional.hardshrink(piece, below_lo).sub_(beyond)
-                inside = (band != 0).nonzero().view(-1)
-                return int(torch.count_nonzero(beyond)), band[inside].abs_(), inside + start
-            magnitude = piece.abs()
-            above = int(torch.count_nonzero(magnitude > hi))
-            inside = ((magnitude >= lo) & (magnitude <= hi)).nonzero().view(-1)
-            return above, magnitude[inside], inside + start
-
-        slices = list(map_chunks(n, band_slice, pool))
-        above = sum(a for a, _, _ in slices)
-        band_values = [v for _, v, _ in slices]
-        band_positions = [p for _, _, p in slices]
-        wanted = k - int(above)
-        band = torch.cat(band_values)
-        if 0 < wanted <= band.numel():
-            value = torch.topk(band, wanted, sorted=False).values.min()
-            return _cut(
-                value,
-                k - int(above) - int(torch.count_nonzero(band > value)),
-                band,
-                torch.cat(band_positions),
-            )
-        # The sample missed (adversarial ordering): exact but slower.
-    magnitude = values.abs()
-    value = torch.topk(magnitude, k, sorted=False).values.min()
-    return _cut(value, k - int(torch.count_nonzero(magnitude > value)), magnitude, None)
-
-
-def _cut(
-    value: torch.Tensor, missing: int, magnitudes: torch.Tensor, positions: torch.Tensor | None
-) -> TrimThreshold:
-    """The threshold that keeps the first `missing` entries equal to `value` (by flat index), not the rest."""
-    ties = (magnitudes == value).nonzero().view(-1)
-    if positions is not None:
-        ties = positions[ties]
-    return TrimThreshold(float(value), int(ties[missing - 1]) + 1)
-
-
-METHODS: dict[str, Method] = {
-    m.name: m
-    for m in [
-        Method("linear", linear, LinearSection, False, "weighted average of the models"),
-        Method(
-            "task_arithmetic", task_arithmetic, TaskArithmeticSection, True, "base + lambda * sum w_i tau_i"
-        ),
-        Method("ties", ties, TiesSection, True, "trim, elect sign, disjoint mean (Yadav et al., 2023)"),
-        Method("ties_sv", ties_sv, TiesSVSection, True, "TIES with a slack variable in the sign election"),
-        Method(
-            "dare", dare, DareSection, True, "random drop and rescale, then task arithmetic (Yu et al., 2024)"
-        ),
-    ]
-}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,30 +14,36 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
-from common.recipe import Recipe
+from common.recipe import Recipe, RecipeError
 from merge.config import load_section
 from merge.demo_models import build_demo_models
 from merge.io import MergeError, ModelReader
 from merge.methods import (
-    CHUNK,
     METHODS,
+    Method,
+    MethodSection,
     TensorContext,
     TiesSection,
     TiesSVSection,
     _elect,
     _elect_fast,
-    top_k_count,
-    top_k_mask,
-    trim_threshold,
 )
 from merge.run import main, merge
+from merge.slices import CHUNK
+from merge.topk import top_k_count, top_k_mask, trim_threshold
 
 
 def ties_reference(
-    base: np.ndarray, models: list[np.ndarray], weights: list[float], density: float, lam: float
+    base: np.ndarray,
+    models: list[np.ndarray],
+    weights: list[float],
+    density: float,
+    lam: float,
+    slack: float = 0.0,
 ):
-    """TIES as Yadav et al. (2023) define it, written independently: trim, elect, disjoint merge."""
-    trimmed = []
+    """TIES as Yadav et al. (2023) define it, written independently: trim, elect, disjoint merge; with
+    `slack` xi, each model votes scaled by (1 - xi) + xi * mean(t) / t_i, t_i its trim threshold (docs/merge.md)."""
+    trimmed, thresholds = [], []
     for model in models:
         tau = (model - base).reshape(-1).astype(np.float64)
         k = max(1, int(density * tau.size))
@@ -44,13 +51,16 @@ def ties_reference(
         t = np.zeros_like(tau)
         t[keep] = tau[keep]
         trimmed.append(t)
-    merged = np.zeros_like(trimmed[0])
-    for p in range(merged.size):
-        mass = sum(w * t[p] for w, t in zip(weights, trimmed, strict=True))
-        gamma = 1.0 if mass >= 0 else -1.0
-        agreeing = [(w, t[p]) for w, t in zip(weights, trimmed, strict=True) if np.sign(t[p]) == gamma]
-        if agreeing:
-            merged[p] = sum(w * v for w, v in agreeing) / sum(w for w, _ in agreeing)
+        thresholds.append(float(np.abs(tau[keep]).min()))
+    positive = [t for t in thresholds if t > 0]
+    scales = [(1 - slack) + slack * np.mean(positive) / t if t > 0 else 1.0 for t in thresholds]
+    trimmed, w, s = np.stack(trimmed), np.array(weights)[:, None], np.array(scales)[:, None]
+    gamma = np.where((s * w * trimmed).sum(0) >= 0, 1.0, -1.0)  # a zero mass elects +1
+    agreeing = np.sign(trimmed) == gamma
+    divisor = (w * agreeing).sum(0)
+    merged = np.where(
+        divisor != 0, (w * trimmed * agreeing).sum(0) / np.where(divisor != 0, divisor, 1.0), 0.0
+    )
     return (base.reshape(-1) + lam * merged).reshape(base.shape)
 
 
@@ -101,7 +111,7 @@ def test_ties_equals_paper_definition(n, n_models, density, lam, seed, quantize)
     weights = [float(w) for w in torch.rand(n_models, generator=generator) + 0.5]
     params = TiesSection(density=density, **{"lambda": lam})
     deltas = torch.stack(models) - base
-    ours = base + METHODS["ties"].fn(deltas, torch.tensor(weights), params, TensorContext("t"))
+    ours = base + METHODS["ties"].merge(deltas, torch.tensor(weights), params, TensorContext("t"))
     expected = ties_reference(base.numpy(), [m.numpy() for m in models], weights, density, lam)
     np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-6)
 
@@ -116,8 +126,8 @@ def test_ties_sv_with_zero_slack_is_exactly_ties(shape, density, seed):
         -1, *[1] * len(shape)
     )
     weights = torch.rand(3, generator=generator) + 0.1
-    ties = METHODS["ties"].fn(deltas.clone(), weights, TiesSection(density=density), TensorContext("t"))
-    sv = METHODS["ties_sv"].fn(
+    ties = METHODS["ties"].merge(deltas.clone(), weights, TiesSection(density=density), TensorContext("t"))
+    sv = METHODS["ties_sv"].merge(
         deltas.clone(), weights, TiesSVSection(density=density, slack=0.0), TensorContext("t")
     )
     assert torch.equal(ties, sv)
@@ -180,14 +190,14 @@ def test_large_tensor_ties_on_a_thread_pool_equals_serial_and_keeps_ties_in_inde
     out = torch.empty(n)
     assert torch.equal(trim.trim(deltas[1], out), deltas[1] * kept)
     weights = torch.tensor([1.0, 0.7])
-    serial, pooled = TensorContext("t", survival={}), None
-    expected = METHODS["ties"].fn(deltas.clone(), weights, TiesSection(), serial)
+    serial, pooled = TensorContext("t", survival=[]), None
+    expected = METHODS["ties"].merge(deltas.clone(), weights, TiesSection(), serial)
     with ThreadPoolExecutor(2) as pool:
-        pooled = TensorContext("t", survival={}, pool=pool, out=torch.empty(n))
-        merged = METHODS["ties"].fn(deltas.clone(), weights, TiesSection(), pooled)
+        pooled = TensorContext("t", survival=[], pool=pool, out=torch.empty(n))
+        merged = METHODS["ties"].merge(deltas.clone(), weights, TiesSection(), pooled)
     assert torch.equal(merged.view(torch.int32), expected.view(torch.int32))
     assert pooled.survival == serial.survival
-    assert pooled.survival[0.2][0][0] == k
+    assert pooled.survival[0][0] == k
 
 
 def test_read_into_fills_a_reused_buffer_with_the_stored_tensor(tmp_path):
@@ -229,6 +239,104 @@ def test_ties_merge_of_demo_models_matches_reference_and_loads(demo, tmp_path):
     ids = tokenizer("The quick 的一", return_tensors="pt")
     generated = model.generate(**ids, max_new_tokens=4, do_sample=False)
     assert generated.shape[1] == ids.input_ids.shape[1] + 4
+
+
+# Every registered method, with parameters other than its defaults, and the merged task vector its formula
+# (docs/merge.md) gives for one tensor, written out in plain torch: base and models are float32 (the task
+# vectors are float32 differences, as the engine takes them), the sums are float64.
+def _linear(p, name, base, models, weights, seed):
+    return sum(w * m.double() for w, m in zip(weights, models, strict=True)) / sum(weights) - base.double()
+
+
+def _task_arithmetic(p, name, base, models, weights, seed):
+    merged = sum(w * (m - base).double() for w, m in zip(weights, models, strict=True))
+    return p["lambda"] * merged / (sum(weights) if p["normalize"] else 1.0)
+
+
+def _ties(p, name, base, models, weights, seed):
+    merged = ties_reference(base.numpy(), [m.numpy() for m in models], weights, p["density"], p["lambda"],
+                            p.get("slack", 0.0))  # fmt: skip
+    return torch.from_numpy(merged) - base.double()
+
+
+def _dare(p, name, base, models, weights, seed):
+    merged = torch.zeros(base.shape, dtype=torch.float64)
+    for index, (w, model) in enumerate(zip(weights, models, strict=True)):
+        # The documented seeding: (recipe seed, tensor name, model index) hashed with blake2b.
+        digest = hashlib.blake2b(f"{seed}/{name}/{index}".encode(), digest_size=8).digest()
+        generator = torch.Generator().manual_seed(int.from_bytes(digest, "little") & ((1 << 63) - 1))
+        kept = torch.rand(base.shape, generator=generator) < p["density"]
+        merged += w * ((model - base) * kept).double() / p["density"]
+    return p["lambda"] * merged
+
+
+FORMULAS = {
+    "linear": ({"normalize": True}, _linear),
+    "task_arithmetic": ({"lambda": 0.8, "normalize": True}, _task_arithmetic),
+    "ties": ({"density": 0.3, "lambda": 0.9}, _ties),
+    "ties_sv": ({"density": 0.3, "lambda": 0.9, "slack": 0.7}, _ties),
+    "dare": ({"density": 0.4, "lambda": 1.2}, _dare),
+}
+
+
+def survival_reference(task_vector: torch.Tensor, merged_delta: torch.Tensor, top_k: float) -> float:
+    """Of the top-k entries of the task vector by magnitude (ties in index order), the fraction at which the
+    merged task vector is non-zero with the same sign."""
+    tau, merged = task_vector.reshape(-1).double(), merged_delta.reshape(-1)
+    important = torch.argsort(-tau.abs(), stable=True)[: max(1, int(top_k * tau.numel()))]
+    important = important[tau[important] != 0]
+    return float((merged[important] * tau[important] > 0).sum()) / len(important)
+
+
+def test_every_registered_method_is_checked_against_its_formula():
+    assert set(FORMULAS) == set(METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(FORMULAS))
+def test_method_merges_every_tensor_as_its_formula_says(method, demo, tmp_path):
+    parameters, formula = FORMULAS[method]
+    weights = [1.0, 0.6]
+    recipe = recipe_for(demo, method, parameters=parameters)
+    for model, weight in zip(recipe.data["merge"]["models"], weights, strict=True):
+        model["weight"] = weight
+    report = run(recipe, tmp_path / "out")
+    merged = read_tensors(tmp_path / "out")
+    inputs = {name: read_tensors(path) for name, path in demo.items()}
+    assert set(merged) == set(inputs["base"]) and set(report["survival"]["per_tensor"]) == set(merged)
+    for name, tensor in merged.items():
+        base = inputs["base"][name]
+        rows = slice(0, base.shape[0])  # the CT model's extra vocabulary rows are checked below
+        models = [inputs["ct"][name][rows], inputs["sft"][name][rows]]
+        delta = formula(parameters, name, base, models, weights, seed=recipe.seed)
+        torch.testing.assert_close(tensor[rows].double(), base.double() + delta, rtol=1e-5, atol=1e-6,
+                                   msg=lambda text, name=name: f"{name}: {text}")  # fmt: skip
+        assert torch.equal(tensor[base.shape[0] :], inputs["ct"][name][base.shape[0] :])
+        for label, model in zip(("ct", "sft"), models, strict=True):
+            expected = survival_reference(model - base, delta, report["survival"]["top_k"])
+            assert report["survival"]["per_tensor"][name][label] == pytest.approx(expected, abs=0.01), name
+
+
+def test_a_registered_method_class_is_usable_from_a_recipe(demo, tmp_path, monkeypatch):
+    class Largest(Method):
+        """Per entry, the task-vector entry largest in magnitude (weights ignored)."""
+
+        name = "largest"
+        parameters = MethodSection
+
+        def merge(self, values, weights, params, ctx):
+            return values.gather(0, values.abs().argmax(0, keepdim=True))[0]
+
+    monkeypatch.setitem(METHODS, "largest", Largest())
+    report = run(recipe_for(demo, "largest"), tmp_path / "out")
+    assert report["method"] == "largest" and report["survival"]["top_k"] == 0.2
+    name = "model.layers.0.mlp.up_proj.weight"
+    base, ct, sft = (read_tensors(demo[m])[name] for m in ("base", "ct", "sft"))
+    taus = torch.stack([ct - base, sft - base])
+    expected = base + torch.where(taus[0].abs() >= taus[1].abs(), taus[0], taus[1])
+    torch.testing.assert_close(read_tensors(tmp_path / "out")[name], expected)
+    no_base = Recipe.from_dict({"merge": {"method": "largest", "models": [str(demo["ct"])]}})
+    with pytest.raises(RecipeError, match="method largest needs a base model"):
+        load_section(no_base)
 
 
 def test_extended_vocabulary_rows_come_from_the_model_that_has_them(demo, tmp_path):
@@ -346,6 +454,11 @@ def test_cli_reports_recipe_errors_with_exit_code_2(demo, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "merge.method: unknown method 'tie'" in err and "merge.models[0].path: no such folder" in err
     recipe.write_text(
+        f"merge:\n  method: ties\n  base: {demo['base']}\n  models: [{demo['ct']}]\n  trust_remote_code: true\n"
+    )
+    assert main([str(recipe)]) == 2
+    assert "line 5: merge.trust_remote_code: unknown key" in capsys.readouterr().err
+    recipe.write_text(
         f"workdir: {tmp_path / 'w'}\nmerge:\n  method: ties\n  base: {demo['base']}\n"
         f"  models: [{demo['ct']}, {demo['sft']}]\n  tokenizer_from: model0\n"
     )
@@ -361,7 +474,7 @@ def test_hub_names_and_devices_fail_clearly_when_unavailable(demo, tmp_path):
     with pytest.raises(MergeError, match="sft: cannot fetch no-such-org/no-such-model from the hub"):
         run(hub, tmp_path / "out")
     if not torch.cuda.is_available():
-        with pytest.raises(MergeError, match="CUDA is not available"):
+        with pytest.raises(MergeError, match="merge.device is cuda but no CUDA device is available"):
             run(recipe_for(demo, "ties", device="cuda"), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
