@@ -50,12 +50,12 @@ def section(samples: int, batch: int):
 
 def targets(samples: int, batch: int) -> np.ndarray:
     """Per-step target proportions, evaluated by the same schedule code for every method."""
-    from mixer.schedules import Context, evaluate
+    from mixer.schedules import Context
 
     cfg = section(samples, batch)
     steps = -(-samples // batch)
     ctx = Context(list(SOURCES), np.array(list(SOURCES.values())), {}, batch, None)
-    return evaluate(cfg.schedule, np.arange(steps, dtype=np.float64) * batch, ctx)
+    return cfg.schedule.proportions(np.arange(steps, dtype=np.float64) * batch, ctx, ("schedule",))
 
 
 def drift(counts: np.ndarray, proportions: np.ndarray, batch: int) -> tuple[float, float]:
@@ -177,7 +177,7 @@ def run_child(method: str, args) -> dict:
 
 
 def main() -> None:
-    from mixer.config import parse_amount
+    from mixer.units import parse_amount
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=lambda v: int(parse_amount(v)), default=100_000_000)

@@ -67,7 +67,7 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
 
 def _must_exist(value: Path, info: ValidationInfo) -> Path:
     path = _resolve(value, info)
-    if not path.exists():
+    if (info.context or {}).get("check_inputs", True) and not path.exists():
         raise ValueError(f"no such file or folder: {path}")
     return path
 
@@ -143,18 +143,19 @@ class Recipe:
     def has(self, name: str) -> bool:
         return self.data.get(name) is not None
 
-    def section(self, name: str, model: type[S], *, default: Any = None) -> S:
-        """Validate section `name` with `model`; a missing section uses `default` (or model defaults)."""
+    def section(self, name: str, model: type[S], *, default: Any = None, check_inputs: bool = True) -> S:
+        """Validate section `name` with `model`; a missing section uses `default` (or model defaults).
+        `check_inputs=False` accepts input paths that do not exist (a stage that only reads the names)."""
         if name not in TOP_LEVEL_KEYS:
             raise KeyError(f"{name} is not a recipe section")
         raw = self.data.get(name, default)
         if raw is None:
             raw = {} if issubclass(model, BaseModel) else raw
-        return self.validate(name, raw, model)
+        return self.validate(name, raw, model, check_inputs=check_inputs)
 
-    def validate(self, name: str, raw: Any, model: type[S]) -> S:
+    def validate(self, name: str, raw: Any, model: type[S], *, check_inputs: bool = True) -> S:
         try:
-            return model.model_validate(raw, context={"root": self.root})
+            return model.model_validate(raw, context={"root": self.root, "check_inputs": check_inputs})
         except ValidationError as err:
             raise RecipeError(self._problems(name, err, model), self.path) from None
 
@@ -231,13 +232,15 @@ def _unwrap(annotation: Any) -> list[Any]:
 
 
 def _expand(models: list[Any]) -> list[type[BaseModel]]:
-    """Replace RootModels by the models their root can hold."""
+    """Replace RootModels by the models their root can hold; a base class stands for its subclasses too
+    (a field typed with a base that validates as the subclass its `kind` names, as mixture.schedule)."""
     out: list[type[BaseModel]] = []
     for m in models:
         if issubclass(m, RootModel):
             out.extend(_expand(_unwrap(m.model_fields["root"].annotation)))
         else:
             out.append(m)
+            out.extend(_expand(m.__subclasses__()))
     return out
 
 

@@ -123,8 +123,9 @@ class SourcesSection(RootModel[list[SourceSpec]]):
 
 
 
-def load_sources(recipe: Recipe) -> list[Source]:
-    """The validated `sources` list; a recipe without one is an error."""
+def load_sources(recipe: Recipe, *, check_inputs: bool = True) -> list[Source]:
+    """The validated `sources` list; a recipe without one is an error. `check_inputs=False` for stages that
+    need only names, kinds and languages (the mixer plans after the raw inputs may be gone)."""
     if not recipe.has("sources"):
         raise RecipeError(["sources: required section is missing"], recipe.path)
-    return recipe.section("sources", SourcesSection).root
+    return recipe.section("sources", SourcesSection, check_inputs=check_inputs).root

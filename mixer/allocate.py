@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mixer.config import MixerError
+from mixer.units import MixerError
 
 
 def fixed_point_scale(total_samples: int, global_batch: int) -> int:

@@ -116,10 +116,6 @@ class Manifest:
             return pl.DataFrame(schema={"step": pl.Int64, "source": pl.String, "index": pl.Int64, "epoch": pl.Int32})
         return pl.concat(frames).select("step", "source", "index", "epoch")
 
-    def cumulative(self) -> np.ndarray:
-        """(num_steps, n_sources) samples drawn from each source up to and including each step."""
-        return self._after
-
     def summary(self) -> pl.DataFrame:
         """Samples, tokens and epochs per source over the whole plan."""
         return summary_frame(self.plan)

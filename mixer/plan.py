@@ -23,12 +23,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from common.encoding import TokenizeSection
 from common.recipe import Recipe, RecipeError, format_loc
+from common.sources import load_sources
 from common.tokens import ShardError, read_meta
 from mixer.allocate import allocate, cap_epochs
-from mixer.config import CHATFLOW_END, CHATFLOW_START, MixerError, MixtureSection, parse_amount
+from mixer.config import MixtureSection
 from mixer.manifest import COUNTS, FORMAT_VERSION, PLAN, summary_frame
-from mixer.schedules import AUTO_GROUPS, Context, MixtureError, evaluate, override, phases
+from mixer.schedules import AUTO_GROUPS, Context, MixtureError
+from mixer.units import MixerError, parse_amount
 
 ALGORITHM_VERSION = 1  # bump when the same inputs would give different rows
 DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml"
@@ -78,31 +81,15 @@ def parse_counts(text: str) -> dict[str, int]:
     return counts
 
 
-def _mixtures(cfg, loc: tuple = ("schedule",)) -> list[tuple[tuple, dict, bool]]:
-    """Every mixture a schedule mentions: (path, mixture, whether it is chatflow's built-in default)."""
-    kind = cfg.kind
-    if kind == "constant":
-        return [((*loc, "mixture"), cfg.mixture, False)]
-    if kind in ("linear", "cosine", "exponential"):
-        return [((*loc, "start"), cfg.start, False), ((*loc, "end"), cfg.end, False)]
-    if kind == "chatflow":
-        return [((*loc, "start"), cfg.start or CHATFLOW_START, cfg.start is None),
-                ((*loc, "end"), cfg.end or CHATFLOW_END, cfg.end is None)]
-    if kind in ("step", "piecewise"):
-        return [((*loc, "points", i, "mixture"), p.mixture, False) for i, p in enumerate(cfg.points)]
-    found = []
-    for i, stage in enumerate(cfg.stages):
-        found.extend(_mixtures(stage.schedule, (*loc, "stages", i, "schedule")))
-    return found
-
-
 def _recipe_sources(recipe: Recipe) -> dict[str, dict]:
-    """name -> {kind, language} from the recipe's `sources` list (validated by curation, read leniently here)."""
-    out = {}
-    for item in recipe.data.get("sources") or []:
-        if isinstance(item, dict) and isinstance(item.get("name"), str):
-            out[item["name"]] = {"kind": item.get("kind"), "language": item.get("language")}
-    return out
+    """name -> {kind, language} of the recipe's sources (none in a what-if recipe planned with --counts); the
+    raw inputs need not exist any more: planning reads token shards."""
+    if not recipe.has("sources"):
+        return {}
+    # the language as the recipe gives it (an instruction source's default "mixed" is not written): plan.json
+    # records it and the manifest's fingerprint covers it
+    return {s.name: {"kind": s.kind, "language": getattr(s, "language", None) if "language" in s.model_fields_set else None}
+            for s in load_sources(recipe, check_inputs=False)}
 
 
 def _groups(section: MixtureSection, known: dict[str, dict]) -> dict[str, list[str]]:
@@ -137,7 +124,7 @@ def gather_sources(
         known.setdefault(name, {"kind": None, "language": None})
     groups = _groups(section, known)
     needed: list[str] = []
-    for loc, mixture, is_default in _mixtures(schedule):
+    for loc, mixture, is_default in schedule.mixtures(("schedule",)):
         for name in mixture:
             members = [name] if name in known else groups.get(name)
             if members is None:
@@ -190,9 +177,9 @@ def _seq_len(recipe: Recipe, section: MixtureSection, infos: list[SourceInfo]) -
         return seq_len
     if section.seq_len is not None:
         return section.seq_len
-    tokenize = recipe.data.get("tokenize")
-    value = tokenize.get("seq_len") if isinstance(tokenize, dict) else None
-    return value if isinstance(value, int) and value > 0 else None
+    if recipe.has("tokenize"):
+        return recipe.section("tokenize", TokenizeSection).seq_len
+    return None
 
 
 def fingerprint(settings: dict) -> str:
@@ -212,7 +199,7 @@ def build_plan(
     total_samples = ctx.samples(section.total)
     num_steps = max(1, math.ceil(total_samples / batch - 1e-9))
     progress = np.arange(num_steps, dtype=np.float64) * batch
-    proportions = evaluate(schedule, progress, ctx)
+    proportions = schedule.proportions(progress, ctx, ("schedule",))
     if isinstance(section.max_epochs, dict):
         for key in section.max_epochs:
             if key != "default" and key not in names:
@@ -240,7 +227,7 @@ def build_plan(
                          "mixture.on_exhausted: renormalize")
     phase_rows = [
         {"phase": name, "end_step": int(min(num_steps, math.ceil(end / batch - 1e-9))) if np.isfinite(end) else num_steps}
-        for name, end in phases(schedule, ctx)
+        for name, end in schedule.phases(ctx)
     ]
     summary = [
         {"source": info.name, "kind": info.kind, "n_sequences": info.n_sequences, "samples": int(drawn[s]),
@@ -283,7 +270,7 @@ def plan_from_recipe(
     if not recipe.has("mixture"):
         raise RecipeError(["mixture: the recipe has no mixture section (see docs/mixer.md)"], recipe.path)
     section = recipe.section("mixture", MixtureSection)
-    schedule = override(section.schedule, schedule_name) if schedule_name else section.schedule
+    schedule = section.schedule.override(schedule_name) if schedule_name else section.schedule
     tokens_dir = tokens_dir or recipe.workdir / "tokens"
     try:
         infos, groups = gather_sources(recipe, section, counts or {}, tokens_dir, schedule)

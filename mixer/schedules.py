@@ -1,8 +1,10 @@
-"""Schedule curves: the target proportion of every source as a function of training progress.
+"""Schedule kinds: the target proportion of every source as a function of training progress.
 
-A schedule is evaluated at the start of every optimizer step (progress = samples trained before the
-step) and returns one row of proportions per step. Each kind is one function in `SCHEDULES`; adding a
-kind is a config class in `mixer.config` plus a function here.
+A kind is one class registered with `@register`. It owns its recipe fields (`mixture.schedule`, chosen
+by `kind`), its proportions at the start of every optimizer step (progress = samples trained before the
+step), its phases, the mixtures it names (checked against the recipe's sources before planning) and
+what `--schedule KIND` makes of it (through `to_points` / `from_points`). An unknown kind is a recipe
+error that lists the known ones. Adding a kind is one class here (docs/mixer.md, "Adding a kind").
 """
 
 from __future__ import annotations
@@ -10,23 +12,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, SerializeAsAny, ValidationInfo, model_validator
 
-from common.recipe import format_loc
-from mixer.config import (
-    CHATFLOW_END,
-    CHATFLOW_START,
-    ChatFlowSchedule,
-    ConstantSchedule,
-    InterpolatedSchedule,
-    MixerError,
-    Mixture,
-    Point,
-    PointsSchedule,
-    Span,
-    StagesSchedule,
-)
+from common.recipe import Section, format_loc
+from mixer.units import MixerError, Mixture, Span, SpanField
 
 AUTO_GROUPS = ("en", "zh", "parallel", "instruct")
 
@@ -113,116 +105,255 @@ def _interpolate(t, start, end, horizon, curve, rate) -> np.ndarray:
     return start[None, :] * (1 - s) + end[None, :] * s
 
 
-def constant(cfg: ConstantSchedule, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
-    return np.broadcast_to(ctx.vector(cfg.mixture, (*loc, "mixture")), (len(t), len(ctx.sources))).copy()
+MixtureRef = tuple[tuple, Mixture, bool]  # (path inside `mixture`, the mixture, whether it is a built-in default)
+KINDS: dict[str, type[Schedule]] = {}  # kind name -> class, in registration order
 
 
-def interpolated(cfg: InterpolatedSchedule, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
-    start, end = ctx.vector(cfg.start, (*loc, "start")), ctx.vector(cfg.end, (*loc, "end"))
-    return _interpolate(t, start, end, ctx.samples(cfg.horizon), cfg.kind, cfg.rate)
+def register(cls: type[Schedule]) -> type[Schedule]:
+    """Make a schedule class a valid `mixture.schedule.kind` (every value of its `kind` Literal)."""
+    for kind in cls.model_fields["kind"].annotation.__args__:
+        KINDS[kind] = cls
+    return cls
 
 
-def chatflow(cfg: ChatFlowSchedule, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
-    start = ctx.vector(cfg.start or CHATFLOW_START, (*loc, "start"), drop_empty_groups=cfg.start is None)
-    end = ctx.vector(cfg.end or CHATFLOW_END, (*loc, "end"), drop_empty_groups=cfg.end is None)
-    return _interpolate(t, start, end, ctx.samples(cfg.t_grow), cfg.curve, cfg.rate)
+class Schedule(Section):
+    """Base of every schedule kind. Validating `Schedule` validates with the class its `kind` names."""
+
+    kind: str
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _by_kind(cls, data: Any, handler, info: ValidationInfo) -> Schedule:
+        if cls is not Schedule:
+            return handler(data)
+        if isinstance(data, Schedule):
+            return data
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if kind not in KINDS:
+            raise ValueError(f"unknown schedule kind {kind!r}; known: {', '.join(KINDS)}")
+        return KINDS[kind].model_validate(data, context=info.context)
+
+    def proportions(self, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
+        """Target proportions (len(t), n_sources) at progress `t` (samples), each row summing to 1."""
+        raise NotImplementedError(f"{type(self).__name__} must define proportions()")
+
+    def phases(self, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
+        """(name, end in samples) of each phase, in order; the last phase ends at infinity."""
+        raise NotImplementedError(f"{type(self).__name__} must define phases()")
+
+    def mixtures(self, loc: tuple) -> list[MixtureRef]:
+        """Every mixture the schedule names, with its path under `mixture`."""
+        raise NotImplementedError(f"{type(self).__name__} must define mixtures()")
+
+    def to_points(self) -> list[Point]:
+        """The schedule's mixtures at the moments they hold, for `--schedule` to rebuild another kind from."""
+        raise MixerError(f"--schedule cannot convert from '{self.kind}'; edit the recipe instead")
+
+    @classmethod
+    def from_points(cls, kind: str, points: list[Point]) -> Schedule:
+        """A schedule of this class through `points` (the first at 0)."""
+        raise MixerError(f"--schedule cannot convert to '{kind}'; edit the recipe instead")
+
+    def override(self, kind: str) -> Schedule:
+        """This schedule with its curve replaced by `kind`, keeping its mixtures (`--schedule`)."""
+        if kind not in KINDS:
+            raise MixerError(f"unknown schedule '{kind}'; choose from {', '.join(KINDS)}")
+        if kind == self.kind:
+            return self
+        return KINDS[kind].from_points(kind, self.to_points())
 
 
-def points(cfg: PointsSchedule, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
-    at = np.array([ctx.samples(p.at) for p in cfg.points])
-    if np.any(np.diff(at) < 0):
-        raise MixtureError((*loc, "points"), "points must be in increasing order of 'at'")
-    mixes = np.stack([ctx.vector(p.mixture, (*loc, "points", i, "mixture")) for i, p in enumerate(cfg.points)])
-    segment = np.searchsorted(at, t, side="right") - 1  # the last point at or before t
-    if cfg.kind == "step":
-        return mixes[segment]
-    nxt = np.minimum(segment + 1, len(at) - 1)
-    width = at[nxt] - at[segment]
-    x = np.where(width > 0, (t - at[segment]) / np.where(width > 0, width, 1), 0.0)[:, None]
-    return mixes[segment] * (1 - x) + mixes[nxt] * x
+class Point(Section):
+    at: SpanField
+    mixture: Mixture
 
 
-def stages(cfg: StagesSchedule, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
-    out = np.empty((len(t), len(ctx.sources)))
-    begin = 0.0
-    for i, stage in enumerate(cfg.stages):
-        end = begin + ctx.samples(stage.length) if stage.length is not None else np.inf
-        inside = (t >= begin) & (t < end) if i < len(cfg.stages) - 1 else t >= begin
-        if inside.any():
-            out[inside] = evaluate(stage.schedule, t[inside] - begin, ctx, (*loc, "stages", i, "schedule"))
-        begin = end
-    return out
+@register
+class ConstantSchedule(Schedule):
+    """One mixture for the whole run."""
 
+    kind: Literal["constant"]
+    mixture: Mixture
 
-SCHEDULES: dict[str, Callable] = {
-    "constant": constant,
-    "linear": interpolated,
-    "cosine": interpolated,
-    "exponential": interpolated,
-    "step": points,
-    "piecewise": points,
-    "stages": stages,
-    "chatflow": chatflow,
-}
+    def proportions(self, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
+        return np.broadcast_to(ctx.vector(self.mixture, (*loc, "mixture")), (len(t), len(ctx.sources))).copy()
 
-
-def evaluate(cfg, t: np.ndarray, ctx: Context, loc: tuple = ("schedule",)) -> np.ndarray:
-    """Target proportions (len(t), n_sources) at progress `t` (samples), each row summing to 1."""
-    return SCHEDULES[cfg.kind](cfg, np.asarray(t, dtype=float), ctx, loc)
-
-
-def phases(cfg, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
-    """(name, end in samples) of each phase of a schedule, in order; the last phase ends at infinity."""
-    if cfg.kind == "constant":
+    def phases(self, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
         return [(prefix + "constant", np.inf)]
-    if cfg.kind in ("linear", "cosine", "exponential", "chatflow"):
-        horizon = ctx.samples(cfg.t_grow if cfg.kind == "chatflow" else cfg.horizon)
-        name = "grow" if cfg.kind == "chatflow" else cfg.kind
-        return [(prefix + name, offset + horizon), (prefix + "hold", np.inf)]
-    if cfg.kind in ("step", "piecewise"):
-        at = [ctx.samples(p.at) for p in cfg.points]
+
+    def mixtures(self, loc: tuple) -> list[MixtureRef]:
+        return [((*loc, "mixture"), self.mixture, False)]
+
+    def to_points(self) -> list[Point]:
+        return [Point(at=Span(value=0), mixture=self.mixture)]
+
+    @classmethod
+    def from_points(cls, kind: str, points: list[Point]) -> Schedule:
+        return cls(kind="constant", mixture=points[0].mixture)  # holds the first mixture
+
+
+@register
+class InterpolatedSchedule(Schedule):
+    """From `start` to `end` over `horizon` along a curve, then hold `end`."""
+
+    kind: Literal["linear", "cosine", "exponential"]
+    start: Mixture
+    end: Mixture
+    horizon: SpanField
+    rate: float = Field(5.0, gt=0)  # exponential only: how front-loaded the move is
+
+    def proportions(self, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
+        start, end = ctx.vector(self.start, (*loc, "start")), ctx.vector(self.end, (*loc, "end"))
+        return _interpolate(t, start, end, ctx.samples(self.horizon), self.kind, self.rate)
+
+    def phases(self, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
+        return [(prefix + self.kind, offset + ctx.samples(self.horizon)), (prefix + "hold", np.inf)]
+
+    def mixtures(self, loc: tuple) -> list[MixtureRef]:
+        return [((*loc, "start"), self.start, False), ((*loc, "end"), self.end, False)]
+
+    def to_points(self) -> list[Point]:
+        return [Point(at=Span(value=0), mixture=self.start), Point(at=self.horizon, mixture=self.end)]
+
+    @classmethod
+    def from_points(cls, kind: str, points: list[Point]) -> Schedule:
+        return cls(kind=kind, start=points[0].mixture, end=points[-1].mixture, horizon=points[-1].at)
+
+
+@register
+class PointsSchedule(Schedule):
+    """`step`: each point's mixture from its `at` on (data stages). `piecewise`: linear between points."""
+
+    kind: Literal["step", "piecewise"]
+    points: list[Point] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _first_at_zero(self) -> PointsSchedule:
+        if self.points[0].at.value != 0:
+            raise ValueError("the first point must be at 0 (the mixture training starts with)")
+        return self
+
+    def proportions(self, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
+        at = np.array([ctx.samples(p.at) for p in self.points])
+        if np.any(np.diff(at) < 0):
+            raise MixtureError((*loc, "points"), "points must be in increasing order of 'at'")
+        mixes = np.stack([ctx.vector(p.mixture, (*loc, "points", i, "mixture")) for i, p in enumerate(self.points)])
+        segment = np.searchsorted(at, t, side="right") - 1  # the last point at or before t
+        if self.kind == "step":
+            return mixes[segment]
+        nxt = np.minimum(segment + 1, len(at) - 1)
+        width = at[nxt] - at[segment]
+        x = np.where(width > 0, (t - at[segment]) / np.where(width > 0, width, 1), 0.0)[:, None]
+        return mixes[segment] * (1 - x) + mixes[nxt] * x
+
+    def phases(self, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
+        at = [ctx.samples(p.at) for p in self.points]
         ends = [offset + a for a in at[1:]] + [np.inf]
-        return [(f"{prefix}{cfg.kind} {i}", end) for i, end in enumerate(ends)]
-    out, begin = [], offset
-    for i, stage in enumerate(cfg.stages):
-        stop = begin + ctx.samples(stage.length) if stage.length is not None else np.inf
-        for name, end in phases(stage.schedule, ctx, begin, f"{prefix}stage {i}: "):
-            out.append((name, min(end, stop)))
-            if end >= stop:
-                break
-        begin = stop
-    return out
+        return [(f"{prefix}{self.kind} {i}", end) for i, end in enumerate(ends)]
+
+    def mixtures(self, loc: tuple) -> list[MixtureRef]:
+        return [((*loc, "points", i, "mixture"), p.mixture, False) for i, p in enumerate(self.points)]
+
+    def to_points(self) -> list[Point]:
+        return list(self.points)
+
+    @classmethod
+    def from_points(cls, kind: str, points: list[Point]) -> Schedule:
+        return cls(kind=kind, points=points)
 
 
-def override(cfg, kind: str):
-    """The recipe's schedule with its curve replaced by `kind`, keeping its mixtures (`--schedule`).
+class Stage(Section):
+    length: SpanField | None = None  # None: the rest of training (last stage only)
+    schedule: SerializeAsAny[Schedule]  # dumped with the fields of its kind
 
-    Interpolations keep start, end and horizon; points keep their points; `constant` holds the first
-    mixture; chatflow with a curve name keeps chatflow and changes its curve; `stages` cannot be
-    converted."""
-    if kind not in SCHEDULES:
-        raise MixerError(f"unknown schedule '{kind}'; choose from {', '.join(SCHEDULES)}")
-    if cfg.kind == kind:
-        return cfg
-    if cfg.kind == "stages" or kind == "stages":
+
+@register
+class StagesSchedule(Schedule):
+    """Stages one after another, each with its own schedule, whose progress restarts at the stage start."""
+
+    kind: Literal["stages"]
+    stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _only_last_open(self) -> StagesSchedule:
+        for i, stage in enumerate(self.stages[:-1]):
+            if stage.length is None:
+                raise ValueError(f"stages[{i}] needs a length (only the last stage may run to the end)")
+        return self
+
+    def proportions(self, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
+        out = np.empty((len(t), len(ctx.sources)))
+        begin = 0.0
+        for i, stage in enumerate(self.stages):
+            end = begin + ctx.samples(stage.length) if stage.length is not None else np.inf
+            inside = (t >= begin) & (t < end) if i < len(self.stages) - 1 else t >= begin
+            if inside.any():
+                out[inside] = stage.schedule.proportions(t[inside] - begin, ctx, (*loc, "stages", i, "schedule"))
+            begin = end
+        return out
+
+    def phases(self, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
+        out, begin = [], offset
+        for i, stage in enumerate(self.stages):
+            stop = begin + ctx.samples(stage.length) if stage.length is not None else np.inf
+            for name, end in stage.schedule.phases(ctx, begin, f"{prefix}stage {i}: "):
+                out.append((name, min(end, stop)))
+                if end >= stop:
+                    break
+            begin = stop
+        return out
+
+    def mixtures(self, loc: tuple) -> list[MixtureRef]:
+        return [ref for i, stage in enumerate(self.stages)
+                for ref in stage.schedule.mixtures((*loc, "stages", i, "schedule"))]
+
+    def to_points(self) -> list[Point]:
         raise MixerError("--schedule cannot convert to or from 'stages'; edit the recipe instead")
-    if cfg.kind == "chatflow" and kind in CURVES:  # keep chatflow's defaults; only the curve changes
-        return cfg.model_copy(update={"curve": kind})
-    if cfg.kind == "constant":
-        pts = [Point(at=Span(value=0), mixture=cfg.mixture)]
-    elif cfg.kind == "chatflow":
-        pts = [Point(at=Span(value=0), mixture=cfg.start or CHATFLOW_START),
-               Point(at=cfg.t_grow, mixture=cfg.end or CHATFLOW_END)]
-    elif cfg.kind in ("step", "piecewise"):
-        pts = list(cfg.points)
-    else:
-        pts = [Point(at=Span(value=0), mixture=cfg.start), Point(at=cfg.horizon, mixture=cfg.end)]
-    first, last = pts[0], pts[-1]
-    if kind == "constant":
-        return ConstantSchedule(kind="constant", mixture=first.mixture)
-    if kind in ("step", "piecewise"):
-        return PointsSchedule(kind=kind, points=pts)
-    if kind == "chatflow":
-        return ChatFlowSchedule(kind="chatflow", start=first.mixture, end=last.mixture, t_grow=last.at)
-    return InterpolatedSchedule(kind=kind, start=first.mixture, end=last.mixture, horizon=last.at)
 
+    @classmethod
+    def from_points(cls, kind: str, points: list[Point]) -> Schedule:
+        raise MixerError("--schedule cannot convert to or from 'stages'; edit the recipe instead")
+
+
+# ChatFlow's dynamic data sampler: start from unsupervised pre-training that is mostly English, with
+# parallel data to bridge the languages, and grow towards Chinese and instruction data. Group names
+# refer to the automatic groups (mono English, mono Chinese, parallel, instruct); see docs/mixer.md.
+CHATFLOW_START = {"en": 0.7, "parallel": 0.2, "zh": 0.1, "instruct": 0.0}
+CHATFLOW_END = {"en": 0.1, "parallel": 0.1, "zh": 0.5, "instruct": 0.3}
+
+
+@register
+class ChatFlowSchedule(Schedule):
+    """ChatFlow's dynamic data sampler: `start` -> `end` along `curve` over `t_grow`, then hold."""
+
+    kind: Literal["chatflow"]
+    start: Mixture | None = None  # default CHATFLOW_START (groups without sources are dropped)
+    end: Mixture | None = None  # default CHATFLOW_END
+    t_grow: SpanField = Span(value=5_000_000, unit="samples")
+    curve: Literal["linear", "cosine", "exponential"] = "cosine"
+    rate: float = Field(5.0, gt=0)
+
+    def proportions(self, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
+        start = ctx.vector(self.start or CHATFLOW_START, (*loc, "start"), drop_empty_groups=self.start is None)
+        end = ctx.vector(self.end or CHATFLOW_END, (*loc, "end"), drop_empty_groups=self.end is None)
+        return _interpolate(t, start, end, ctx.samples(self.t_grow), self.curve, self.rate)
+
+    def phases(self, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
+        return [(prefix + "grow", offset + ctx.samples(self.t_grow)), (prefix + "hold", np.inf)]
+
+    def mixtures(self, loc: tuple) -> list[MixtureRef]:
+        return [((*loc, "start"), self.start or CHATFLOW_START, self.start is None),
+                ((*loc, "end"), self.end or CHATFLOW_END, self.end is None)]
+
+    def to_points(self) -> list[Point]:
+        return [Point(at=Span(value=0), mixture=self.start or CHATFLOW_START),
+                Point(at=self.t_grow, mixture=self.end or CHATFLOW_END)]
+
+    @classmethod
+    def from_points(cls, kind: str, points: list[Point]) -> Schedule:
+        return cls(kind="chatflow", start=points[0].mixture, end=points[-1].mixture, t_grow=points[-1].at)
+
+    def override(self, kind: str) -> Schedule:
+        if kind in CURVES:  # a curve name keeps chatflow (and its defaults); only the curve changes
+            return self.model_copy(update={"curve": kind})
+        return super().override(kind)

@@ -16,15 +16,16 @@ from common.recipe import Recipe
 from common.tokens import TokenShardWriter
 from mixer import plan as planner
 from mixer.allocate import allocate
-from mixer.config import MixerError
+from mixer.units import MixerError
 from mixer.manifest import Manifest, ManifestError, check_shards
 from mixer.show import main as show_main
 
+# the raw inputs do not exist: the mixer plans from token shards (or --counts) and reads only names and kinds
 SOURCES = [
-    {"name": "en_web", "kind": "mono", "language": "en"},
-    {"name": "zh_web", "kind": "mono", "language": "zh"},
-    {"name": "para", "kind": "parallel"},
-    {"name": "inst", "kind": "instruct"},
+    {"name": "en_web", "kind": "mono", "language": "en", "input": {"path": "raw/en_web.jsonl"}},
+    {"name": "zh_web", "kind": "mono", "language": "zh", "input": {"path": "raw/zh_web.jsonl"}},
+    {"name": "para", "kind": "parallel", "input": {"path": "raw/para.tsv"}},
+    {"name": "inst", "kind": "instruct", "input": {"path": "raw/inst.jsonl"}},
 ]
 COUNTS = {"en_web": 4000, "zh_web": 3000, "para": 1000, "inst": 500}
 
