@@ -16,9 +16,9 @@ from common.recipe import Recipe
 from common.tokens import TokenShardWriter
 from mixer import plan as planner
 from mixer.allocate import allocate
-from mixer.units import MixerError
 from mixer.manifest import Manifest, ManifestError, check_shards
 from mixer.show import main as show_main
+from mixer.units import MixerError
 
 # the raw inputs do not exist: the mixer plans from token shards (or --counts) and reads only names and kinds
 SOURCES = [
@@ -303,8 +303,8 @@ def test_demo_recipe_mixture_section_is_valid():
 @pytest.mark.slow  # imports torch and the trainer (~10-20 s on the shared CPU)
 def test_trainer_reads_a_planned_manifest(tmp_path):
     """The contract with train/: open_manifest + ShardSet read exactly the planned rows."""
-    from train.config import TrainError
-    from train.data import ShardSet
+    from train.manifest_batches import ShardSet
+    from train.recipe_sections import TrainError
     from train.run import open_manifest
 
     tokens = tmp_path / "work" / "tokens"

@@ -27,8 +27,8 @@ def planned_recipe(tmp_path: Path, **train) -> Path:
     recipe_path = tmp_path / "recipe.yaml"
     recipe_path.write_text(yaml.safe_dump({
         "workdir": "work", "seed": 3,
-        "sources": [{"name": "en_web", "kind": "mono", "language": "en"},
-                    {"name": "zh_web", "kind": "mono", "language": "zh"}],
+        "sources": [{"name": "en_web", "kind": "mono", "language": "en", "input": {"path": "raw/en.jsonl"}},
+                    {"name": "zh_web", "kind": "mono", "language": "zh", "input": {"path": "raw/zh.jsonl"}}],
         "mixture": {"global_batch": 4, "total": "6 steps",
                     "schedule": {"kind": "constant", "mixture": {"en_web": 0.5, "zh_web": 0.5}}},
         "model": {"config": TINY_LLAMA},
