@@ -5,13 +5,13 @@ Every default here is documented in docs/recipes.md together with the measuremen
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from common.recipe import Recipe, Section
-
-NgramSize = Annotated[int, Field(ge=1, le=64)]
+from curation.quality_en import EnglishQualitySection
+from curation.quality_zh import ChineseQualitySection
 
 
 class NormalizeSection(Section):
@@ -30,45 +30,6 @@ class LanguageIDSection(Section):
     thresholds: dict[str, float] = Field(default_factory=lambda: {"zh": 0.5, "en": 0.65})
     # Instruction data: language of the whole conversation, only recorded, not filtered, unless set.
     instruct_threshold: float | None = None
-
-
-class ChineseQualitySection(Section):
-    """Character-based heuristics for Chinese (FineWeb-2 cmn_Hani-style), run on characters, not words."""
-
-    enabled: bool = True
-    min_chars: int = 50  # fewer Chinese characters + ASCII words than this: too short
-    max_chars: int = 200_000
-    min_stop_chars: int = 2  # at least this many occurrences of common function characters
-    stop_chars: str = "的了是在和有我不这也就都而及与着或"
-    dup_line_frac: float = 0.3
-    dup_line_char_frac: float = 0.2
-    dup_para_frac: float = 0.3
-    dup_para_char_frac: float = 0.2
-    # n-gram size (1..64, the hashing's limit) -> threshold
-    top_ngrams: dict[NgramSize, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
-    dup_ngrams: dict[NgramSize, float] = Field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
-    )
-    line_punct_thr: float = 0.12  # fraction of lines ending in terminal punctuation (FineWeb)
-    short_line_thr: float = 0.67
-    short_line_length: int = 10  # characters (Chinese lines carry ~3x the content of English ones)
-    char_dup_ratio: float = 0.1
-    new_line_ratio: float = 0.3
-
-
-class EnglishQualitySection(Section):
-    """datatrove's Gopher, C4 and FineWeb filters with their published English defaults."""
-
-    enabled: bool = True
-    gopher_quality: bool = True
-    gopher_repetition: bool = True
-    c4: bool = True
-    fineweb: bool = True
-    min_doc_words: int = 50
-    c4_filter_no_terminal_punct: bool = False  # as FineWeb does: C4's line rule removes too much
-    # C4 drops every document containing "{": all technical text with code (measured on the demo:
-    # 17 of 24 English technical documents). Off, as the Chinese filters keep technical text too.
-    c4_filter_curly_bracket: bool = False
 
 
 class ParallelSection(Section):

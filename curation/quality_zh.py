@@ -10,16 +10,18 @@ than the English word-level filters (`curation.quality_en`).
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import numpy as np
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.pipeline.writers.disk_base import DiskWriter
+from pydantic import Field
 
 from common.ngrams import MAX_N, ngram_sums
+from common.recipe import Section
 from common.text import codepoints, is_han
-from curation.config import ChineseQualitySection
 
 ZH_TERMINAL = tuple("。！？…；」』”）!?.;:：")
 _WHITESPACE = re.compile(r"\s+")
@@ -50,6 +52,33 @@ def duplicate_ngram_fraction(hashes: np.ndarray, n: int, total: int) -> float:
     np.add.at(cover, starts, 1)
     np.add.at(cover, starts + n, -1)
     return float(np.count_nonzero(np.cumsum(cover[:-1]))) / total
+
+
+NgramSize = Annotated[int, Field(ge=1, le=MAX_N)]  # the n-gram hashing's limit
+
+
+class ChineseQualitySection(Section):
+    """Character-based heuristics for Chinese (FineWeb-2 cmn_Hani-style), run on characters, not words."""
+
+    enabled: bool = True
+    min_chars: int = 50  # fewer Chinese characters + ASCII words than this: too short
+    max_chars: int = 200_000
+    min_stop_chars: int = 2  # at least this many occurrences of common function characters
+    stop_chars: str = "的了是在和有我不这也就都而及与着或"
+    dup_line_frac: float = 0.3
+    dup_line_char_frac: float = 0.2
+    dup_para_frac: float = 0.3
+    dup_para_char_frac: float = 0.2
+    # n-gram size (1..64, the hashing's limit) -> threshold
+    top_ngrams: dict[NgramSize, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    dup_ngrams: dict[NgramSize, float] = Field(
+        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+    )
+    line_punct_thr: float = 0.12  # fraction of lines ending in terminal punctuation (FineWeb)
+    short_line_thr: float = 0.67
+    short_line_length: int = 10  # characters (Chinese lines carry ~3x the content of English ones)
+    char_dup_ratio: float = 0.1
+    new_line_ratio: float = 0.3
 
 
 class ChineseQualityFilter(BaseFilter):

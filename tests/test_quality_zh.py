@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from common.ngrams import ngram_sums
 from common.text import codepoints
-from curation.config import ChineseQualitySection
+from curation.quality_zh import ChineseQualitySection
 from curation.dedup.shingles import cjk_char_ngrams, text_ngrams
 from curation.quality_zh import ChineseQualityFilter, duplicate_ngram_fraction, top_ngram_fraction
 
