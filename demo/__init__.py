@@ -41,10 +41,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from common.recipe import Recipe, RecipeError, Section
 
@@ -60,8 +60,17 @@ class DemoSection(Section):
 
     branch_steps: int = Field(12, ge=1)  # optimizer steps of each branch (ct, sft) from the trained model
     branch_lr: float = Field(3e-4, gt=0)  # peak learning rate of the branches (cosine, 2 warmup steps)
-    merge_method: Literal["linear", "task_arithmetic", "ties", "ties_sv", "dare"] = "ties_sv"
+    merge_method: str = "ties_sv"  # any registered merge method (merge.methods.METHODS)
     merge_parameters: dict[str, Any] = Field(default_factory=lambda: {"density": 0.2, "slack": 1.0})
+
+    @field_validator("merge_method")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from merge.methods import METHODS  # torch: only when a recipe is checked
+
+        if value not in METHODS:
+            raise ValueError(f"unknown merge method {value!r}; choose one of {', '.join(METHODS)}")
+        return value
 
 
 # The branches: name -> mixture (automatic mixer groups) and what the branch stands for.
