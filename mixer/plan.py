@@ -88,7 +88,7 @@ def _recipe_sources(recipe: Recipe) -> dict[str, dict]:
         return {}
     # the language as the recipe gives it (an instruction source's default "mixed" is not written): plan.json
     # records it and the manifest's fingerprint covers it
-    return {s.name: {"kind": s.kind, "language": getattr(s, "language", None) if "language" in s.model_fields_set else None}
+    return {s.name: {"kind": s.kind, "language": s.language if "language" in s.model_fields_set else None}
             for s in load_sources(recipe, check_inputs=False)}
 
 
