@@ -10,6 +10,7 @@ error that lists the known ones. Adding a kind is one class here (docs/mixer.md,
 from __future__ import annotations
 
 import difflib
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -111,6 +112,8 @@ KINDS: dict[str, type[Schedule]] = {}  # kind name -> class, in registration ord
 
 def register(cls: type[Schedule]) -> type[Schedule]:
     """Make a schedule class a valid `mixture.schedule.kind` (every value of its `kind` Literal)."""
+    if cls.__abstractmethods__:
+        raise TypeError(f"schedule kind {cls.__name__} must define {', '.join(sorted(cls.__abstractmethods__))}")
     for kind in cls.model_fields["kind"].annotation.__args__:
         KINDS[kind] = cls
     return cls
@@ -133,17 +136,17 @@ class Schedule(Section):
             raise ValueError(f"unknown schedule kind {kind!r}; known: {', '.join(KINDS)}")
         return KINDS[kind].model_validate(data, context=info.context)
 
+    @abstractmethod
     def proportions(self, t: np.ndarray, ctx: Context, loc: tuple) -> np.ndarray:
         """Target proportions (len(t), n_sources) at progress `t` (samples), each row summing to 1."""
-        raise NotImplementedError(f"{type(self).__name__} must define proportions()")
 
+    @abstractmethod
     def phases(self, ctx: Context, offset: float = 0.0, prefix: str = "") -> list[tuple[str, float]]:
         """(name, end in samples) of each phase, in order; the last phase ends at infinity."""
-        raise NotImplementedError(f"{type(self).__name__} must define phases()")
 
+    @abstractmethod
     def mixtures(self, loc: tuple) -> list[MixtureRef]:
         """Every mixture the schedule names, with its path under `mixture`."""
-        raise NotImplementedError(f"{type(self).__name__} must define mixtures()")
 
     def to_points(self) -> list[Point]:
         """The schedule's mixtures at the moments they hold, for `--schedule` to rebuild another kind from."""

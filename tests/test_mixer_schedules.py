@@ -167,3 +167,15 @@ def test_the_recipe_yaml_round_trips_through_plan_json(tmp_path):
     dumped = result.plan["mixture"]["schedule"]
     assert dumped["stages"][1]["schedule"]["start"] == MIXTURES[1]
     assert yaml.safe_load(yaml.safe_dump(dumped)) == dumped
+
+
+def test_a_kind_without_its_methods_cannot_be_registered():
+    class Incomplete(Schedule):
+        kind: Literal["incomplete"]
+
+        def phases(self, ctx, offset=0.0, prefix=""):
+            return [(prefix + "incomplete", np.inf)]
+
+    with pytest.raises(TypeError, match="Incomplete must define mixtures, proportions"):
+        register(Incomplete)
+    assert "incomplete" not in KINDS
