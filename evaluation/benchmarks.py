@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import json
 import string
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,7 @@ class PromptStyle:
     letter_prefix: str  # between the cue and the letter (MMLU writes "Answer: A")
 
 
-class BenchmarkFormat:
+class BenchmarkFormat(ABC):
     """How one benchmark is distributed and prompted. A new benchmark is a subclass, decorated with
     `@register`, that sets `name` and `style` (and the layout attributes where they differ) and implements
     `read`; recipes then name it in `evaluation.benchmarks[].format`."""
@@ -82,9 +83,9 @@ class BenchmarkFormat:
     file_name: ClassVar[str] = "{subject}_{split}.csv"  # a subject's file in <root>/<split>/; starts with {subject}
     subject_name_index: ClassVar[int] = 0  # the name of subject_mapping.json's [English, 中文, ...] shown
 
+    @abstractmethod
     def read(self, file: Path, *, answers: bool) -> list[Question]:
         """The questions of one subject file, in file order; `answers`: each must have one (else None may be)."""
-        raise NotImplementedError
 
     def scored_splits(self) -> tuple[str, ...]:
         return tuple(split for split in self.splits if split != "dev")

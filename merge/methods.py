@@ -10,6 +10,7 @@ those declarations, never a method's name. Definitions are in docs/merge.md ("Ad
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import ClassVar
@@ -89,7 +90,7 @@ class TensorContext:
         return torch.Generator(device=device).manual_seed(int.from_bytes(digest, "little") & ((1 << 63) - 1))
 
 
-class Method:
+class Method(ABC):
     """A merge method. Subclasses set the class attributes and implement `merge`; `@register` adds them."""
 
     name: ClassVar[str]
@@ -110,11 +111,11 @@ class Method:
         """The default fraction of each task vector the survival diagnostic counts as important."""
         return 0.2
 
+    @abstractmethod
     def merge(
         self, values: torch.Tensor, weights: torch.Tensor, params: MethodSection, ctx: TensorContext
     ) -> torch.Tensor:
         """Merge `values` (shape `(n_models, *shape)`, compute dtype; may be overwritten) into one tensor."""
-        raise NotImplementedError
 
 
 METHODS: dict[str, Method] = {}
