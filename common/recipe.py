@@ -194,6 +194,14 @@ def format_loc(loc: tuple) -> str:
     return out
 
 
+def registered(value: str, registry, what: str) -> str:
+    """`value` when it names an entry of `registry` (a kind, a method, a format); else a ValueError for the
+    recipe error, with the closest name and every registered one."""
+    if value not in registry:
+        raise ValueError(f"unknown {what} {value!r}{suggest(str(value), registry)}; known: {', '.join(registry)}")
+    return value
+
+
 def suggest(word: str, choices) -> str:
     """A " (did you mean 'x'?)" hint for the closest of `choices`, or an empty string when none is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

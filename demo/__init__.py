@@ -46,7 +46,7 @@ from typing import Any
 import yaml
 from pydantic import Field, field_validator
 
-from common.recipe import Recipe, RecipeError, Section
+from common.recipe import Recipe, RecipeError, Section, registered
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RECIPE = ROOT / "recipes" / "demo.yaml"
@@ -68,9 +68,7 @@ class DemoSection(Section):
     def _registered(cls, value: str) -> str:
         from merge.methods import METHODS  # torch: only when a recipe is checked
 
-        if value not in METHODS:
-            raise ValueError(f"unknown merge method {value!r}; choose one of {', '.join(METHODS)}")
-        return value
+        return registered(value, METHODS, "merge method")
 
 
 # The branches: name -> mixture (automatic mixer groups) and what the branch stands for.

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from common.recipe import InputPath, OutputPath, Recipe, Section
+from common.recipe import InputPath, OutputPath, Recipe, Section, registered
 from evaluation.benchmarks import FORMATS
 
 
@@ -34,9 +34,7 @@ class BenchmarkSection(Section):
     @field_validator("format")
     @classmethod
     def _registered_format(cls, value: str) -> str:
-        if value not in FORMATS:
-            raise ValueError(f"unknown benchmark format {value!r} (one of {', '.join(sorted(FORMATS))})")
-        return value
+        return registered(value, FORMATS, "benchmark format")
 
     @field_validator("template")
     @classmethod

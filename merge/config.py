@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from common.recipe import Recipe, Section
+from common.recipe import Recipe, Section, registered
 
 from .methods import METHODS, MethodSection
 
@@ -89,9 +89,7 @@ class MergeSection(Section):
     @field_validator("method")
     @classmethod
     def _known_method(cls, value: str) -> str:
-        if value not in METHODS:
-            raise ValueError(f"unknown method {value!r}; choose one of {', '.join(METHODS)}")
-        return value
+        return registered(value, METHODS, "method")
 
     @model_validator(mode="after")
     def _consistent(self) -> MergeSection:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, SerializeAsAny, ValidationInfo, model_validator
 
-from common.recipe import Section, format_loc
+from common.recipe import Section, format_loc, registered
 from mixer.units import MixerError, Mixture, Span, SpanField
 
 AUTO_GROUPS = ("en", "zh", "parallel", "instruct")
@@ -131,9 +131,7 @@ class Schedule(Section):
             return handler(data)
         if isinstance(data, Schedule):
             return data
-        kind = data.get("kind") if isinstance(data, dict) else None
-        if kind not in KINDS:
-            raise ValueError(f"unknown schedule kind {kind!r}; known: {', '.join(KINDS)}")
+        kind = registered(data.get("kind") if isinstance(data, dict) else None, KINDS, "schedule kind")
         return KINDS[kind].model_validate(data, context=info.context)
 
     @abstractmethod

@@ -107,7 +107,7 @@ def test_recipe_section_errors_name_the_yaml_path_and_line(tmp_path):
     with pytest.raises(RecipeError, match=r"split 'val' is not a scored split of cmmlu"):
         Recipe.from_dict({"evaluation": dev_split}).section("evaluation", EvaluationSection)
     unknown = {"benchmarks": [{"name": "m", "format": "mmlu_pro", "path": str(SAMPLES / "mmlu")}]}
-    with pytest.raises(RecipeError, match=r"format: .*unknown benchmark format 'mmlu_pro' \(one of .*ceval, .*cmmlu, mmlu"):
+    with pytest.raises(RecipeError, match=r"format: .*unknown benchmark format 'mmlu_pro' \(did you mean 'mmlu'\?\); known: ceval, cmmlu, mmlu"):
         Recipe.from_dict({"evaluation": unknown}).section("evaluation", EvaluationSection)
 
 

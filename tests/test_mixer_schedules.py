@@ -105,7 +105,8 @@ def test_unknown_kind_is_one_line_naming_the_yaml_line_and_the_known_kinds(tmp_p
     err = capsys.readouterr().err.strip()
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "cosin" in text) - 1  # `schedule:`
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert f"line {line}: mixture.schedule: unknown schedule kind 'cosin'; known: constant, linear, cosine" in err
+    assert (f"line {line}: mixture.schedule: unknown schedule kind 'cosin' (did you mean 'cosine'?); "
+            "known: constant, linear, cosine") in err
 
 
 def test_unknown_key_inside_a_kind_suggests_the_kind_s_own_key(tmp_path, capsys):

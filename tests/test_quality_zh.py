@@ -13,9 +13,13 @@ from hypothesis import strategies as st
 
 from common.ngrams import ngram_sums
 from common.text import codepoints
-from curation.quality_zh import ChineseQualitySection
 from curation.dedup.shingles import cjk_char_ngrams, text_ngrams
-from curation.quality_zh import ChineseQualityFilter, duplicate_ngram_fraction, top_ngram_fraction
+from curation.quality_zh import (
+    ChineseQualityFilter,
+    ChineseQualitySection,
+    duplicate_ngram_fraction,
+    top_ngram_fraction,
+)
 
 # Plain sentences, no two sharing four characters in a row, so only what a test adds repeats.
 SENTENCES = [
