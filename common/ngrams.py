@@ -16,10 +16,12 @@ import numpy as np
 
 MAX_N = 64  # the longest n-gram that has weights
 _U64 = np.uint64
-# The second 64 of 128 weights drawn from seed 0x5EED (curation.dedup.shingles weights the characters
-# inside a word with the first 64): changing them would change every MinHash signature and dedup decision.
-_DRAWN = np.random.default_rng(0x5EED).integers(1, 2**63, size=2 * MAX_N, dtype=np.uint64)
-NGRAM_WEIGHTS = _DRAWN[MAX_N:] | _U64(1)
+# 128 odd weights drawn once from seed 0x5EED: the first 64 weight the characters inside a word
+# (curation.dedup.shingles' word hashes), the last 64 the tokens of an n-gram. Changing them would change
+# every MinHash signature and dedup decision.
+_DRAWN = np.random.default_rng(0x5EED).integers(1, 2**63, size=2 * MAX_N, dtype=np.uint64) | _U64(1)
+POSITION_WEIGHTS = _DRAWN[:MAX_N]
+NGRAM_WEIGHTS = _DRAWN[MAX_N:]
 _MIX1, _MIX2 = _U64(0xBF58476D1CE4E5B9), _U64(0x94D049BB133111EB)
 
 

@@ -15,16 +15,13 @@ from typing import Literal
 import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET
 
-from common.ngrams import NGRAM_WEIGHTS, mix64, ngram_hashes
+from common.ngrams import NGRAM_WEIGHTS, POSITION_WEIGHTS, mix64, ngram_hashes
 from common.text import codepoints, is_han
 
 Mode = Literal["chars", "words"]
 
 _U64 = np.uint64
-_MAX_WORD_LEN = 64  # position weights repeat after this many characters inside one word
-# the first draws from the seed of common.ngrams.NGRAM_WEIGHTS, which takes the next 64
-_POSITION_WEIGHTS = np.random.default_rng(0x5EED).integers(1, 2**63, size=_MAX_WORD_LEN, dtype=np.uint64)
-_POSITION_WEIGHTS |= _U64(1)
+_MAX_WORD_LEN = len(POSITION_WEIGHTS)  # position weights repeat after this many characters inside one word
 _CHAR_WEIGHT = NGRAM_WEIGHTS[-1]  # a character's token hash is mix64(code point * this)
 
 
@@ -102,7 +99,7 @@ def token_hashes(text: str, mode: Mode, keep_digits: bool = False) -> np.ndarray
     idx = np.flatnonzero(keep)
     word_id = (np.cumsum(starts_mask) - 1)[idx]
     position = idx - np.flatnonzero(starts_mask)[word_id]
-    weighted = cps[idx] * _POSITION_WEIGHTS[position % _MAX_WORD_LEN]
+    weighted = cps[idx] * POSITION_WEIGHTS[position % _MAX_WORD_LEN]
     boundaries = np.flatnonzero(np.diff(word_id, prepend=-1))
     return mix64(np.add.reduceat(weighted, boundaries))
 
