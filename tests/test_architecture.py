@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("common", "curation", "mixer", "train", "merge", "evaluation", "demo")
+PACKAGES = ("common", "curation", "mixer", "train", "merge", "evaluation", "demo", "realtext")
 
 # package -> the modules of ours it may import (a prefix allows everything below it)
 ALLOWED: dict[str, tuple[str, ...]] = {
@@ -21,6 +21,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "evaluation": ("evaluation", "common"),
     # the demo runs the stage commands and checks their sections up front; the trainer runs as a subprocess
     "demo": ("demo", "common", "curation", "mixer", "merge", "evaluation"),
+    # the labelled real-text set: stdlib only, so every stage's tests may read it
+    "realtext": ("realtext", "common"),
 }
 
 
