@@ -164,7 +164,7 @@ def _raw_sections(blocks: list[Block]) -> dict[str, list[Block]]:
 
 
 def _same_shape(a: list[Block], b: list[Block]) -> bool:
-    return len(a) == len(b) and all(x.kind == y.kind for x, y in zip(a, b))
+    return len(a) == len(b) and all(x.kind == y.kind for x, y in zip(a, b, strict=True))
 
 
 def real_pairs() -> list[dict]:
@@ -188,14 +188,14 @@ def real_pairs() -> list[dict]:
                 en_blocks = en_sections.get(anchor)
                 if en_blocks is None or not _same_shape(zh_blocks, en_blocks):
                     continue
-                for number, (zh, en) in enumerate(zip(zh_blocks, en_blocks)):
+                for number, (zh, en) in enumerate(zip(zh_blocks, en_blocks, strict=True)):
                     base = f"{zh_source.name}/{page}#{anchor}/b{number}"
                     if zh.kind != "pre" and (zh.text, en.text) not in seen:
                         seen.add((zh.text, en.text))
                         pairs.append({"id": base, "zh": zh.text, "en": en.text, "origin": origin,
                                       "kind": "real", "block": zh.kind})
                     if len(zh.gui) == len(en.gui):
-                        for index, (zh_label, en_label) in enumerate(zip(zh.gui, en.gui)):
+                        for index, (zh_label, en_label) in enumerate(zip(zh.gui, en.gui, strict=True)):
                             if (zh_label, en_label) not in seen:
                                 seen.add((zh_label, en_label))
                                 pairs.append({"id": f"{base}/gui{index}", "zh": zh_label, "en": en_label,
@@ -211,7 +211,7 @@ def corrupted_pairs(real: list[dict]) -> list[dict]:
     """Junk pairs made from confident real pairs (see docs/real_text.md)."""
     translated = [p for p in real if _cjk(p["zh"]) and p["zh"] != p["en"] and p["block"] != "gui"
                   and 20 <= len(p["en"]) <= 1500]
-    following = {a["id"]: b for a, b in zip(translated, translated[1:])}
+    following = {a["id"]: b for a, b in zip(translated, translated[1:], strict=False)}
     out = []
     for pair in spread(translated, PAIR_JUNK_PER_KIND, "misaligned"):
         nxt = following.get(pair["id"])

@@ -23,6 +23,7 @@ BLOCK_TAGS = {"p": "p", "li": "li", "dt": "dt", "dd": "p", "pre": "pre", "tr": "
 # div classes that are paragraphs (debian-handbook writes <div class="para">)
 PARA_DIVS = {"para", "formalpara", "simpara"}
 DROP_DIVS = {"navheader", "navfooter", "docnav", "breadcrumbs"}
+DROP_IDS = {"banner", "title"}  # debian-handbook's "Download the ebook" banner and logo links
 TOC_DIVS = {"toc", "list-of-tables", "list-of-figures", "list-of-examples", "index"}
 SKIP_TAGS = {"script", "style", "head"}
 VOID_TAGS = {"br", "img", "hr", "meta", "link", "input", "col", "area", "base", "wbr"}
@@ -115,7 +116,7 @@ class _PageParser(HTMLParser):
                 self.buffer.append("\n" if self._in_pre() else " ")
             return
         role = ""
-        if tag in SKIP_TAGS or classes & DROP_DIVS:
+        if tag in SKIP_TAGS or classes & DROP_DIVS or element_id in DROP_IDS:
             role = "drop"
         elif classes & TOC_DIVS and tag in ("div", "dl", "section", "nav"):
             role = "toc"
