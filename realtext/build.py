@@ -24,8 +24,10 @@ from realtext.corrupt import DOC_CORRUPTIONS, rng, truncate_mid_word
 from realtext.extract import Block, blocks_text, page_blocks, sections
 
 DEFAULT_OUT = Path("work/realtext")
-CORRUPTED_PER_KIND = 30  # documents per language per corruption kind
-PAIR_JUNK_PER_KIND = 40
+# corrupted documents per corruption kind: with the labelled real documents, each set is about half junk
+CORRUPTED_PER_KIND = {"zh": 20, "en": 25}
+MIN_CJK_SHARE = 0.6  # a zh document is corrupted only when its letters are mostly Chinese
+PAIR_JUNK_PER_KIND = 32
 INSTRUCT_JUNK_PER_KIND = 12  # per language
 
 HANDBOOK = Path("/usr/share/doc/debian-handbook/html")
@@ -132,19 +134,28 @@ def foreign_documents(language: str) -> list[dict]:
     return out
 
 
+def cjk_share(text: str) -> float:
+    """Chinese characters / (Chinese characters + Latin letters)."""
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return cjk / max(1, cjk + latin)
+
+
 def corrupted_documents(real: list[dict], language: str) -> list[dict]:
     out = []
-    candidates = [doc for doc in real if 400 <= len(doc["text"]) <= 5000 and not doc["id"].endswith("#toc")]
+    count = CORRUPTED_PER_KIND[language]
+    candidates = [doc for doc in real if 400 <= len(doc["text"]) <= 5000 and not doc["id"].endswith("#toc")
+                  and (language != "zh" or cjk_share(doc["text"]) >= MIN_CJK_SHARE)]
     for kind, function in DOC_CORRUPTIONS.items():
         pool = candidates
         if kind == "mojibake" and language == "en":
-            pool = [doc for doc in candidates if sum(ord(c) > 127 for c in doc["text"]) >= 8]
-        for doc in spread(pool, CORRUPTED_PER_KIND, kind):
+            pool = [doc for doc in candidates if sum(ord(c) > 127 for c in doc["text"]) >= 20]
+        for doc in spread(pool, count, kind):
             text, detail = function(doc["text"], doc["id"])
             out.append({"id": f"{doc['id']}@{kind}", "text": text, "origin": doc["origin"], "kind": kind,
                         "detail": detail})
     foreign = foreign_documents(language)
-    out += spread(foreign, CORRUPTED_PER_KIND, "wrong_language")
+    out += spread(foreign, count, "wrong_language")
     return out
 
 
@@ -170,7 +181,8 @@ def _same_shape(a: list[Block], b: list[Block]) -> bool:
 def real_pairs() -> list[dict]:
     """Blocks of the zh and en version of the same page, aligned by heading anchor and then by
     block order, only where both sections have the same sequence of block kinds. <pre> blocks are
-    left out (same code on both sides). GUI labels (<guimenu>, <guilabel>...) are paired when the
+    left out (same code on both sides). Table cells are paired when both rows have as many cells
+    (only translated cells: the zh cell has Chinese and differs from the en cell). GUI labels (<guimenu>, <guilabel>...) are paired when the
     aligned blocks carry the same number of them."""
     by_name = {source.name: source for source in sources()["en"]}
     pairs: list[dict] = []
@@ -194,6 +206,13 @@ def real_pairs() -> list[dict]:
                         seen.add((zh.text, en.text))
                         pairs.append({"id": base, "zh": zh.text, "en": en.text, "origin": origin,
                                       "kind": "real", "block": zh.kind})
+                    if zh.kind == "row" and zh.text.count(" | ") == en.text.count(" | ") > 0:
+                        cells = zip(zh.text.split(" | "), en.text.split(" | "), strict=True)
+                        for index, (zh_cell, en_cell) in enumerate(cells):
+                            if zh_cell != en_cell and _cjk(zh_cell) and (zh_cell, en_cell) not in seen:
+                                seen.add((zh_cell, en_cell))
+                                pairs.append({"id": f"{base}/cell{index}", "zh": zh_cell, "en": en_cell,
+                                              "origin": origin, "kind": "real", "block": "cell"})
                     if len(zh.gui) == len(en.gui):
                         for index, (zh_label, en_label) in enumerate(zip(zh.gui, en.gui, strict=True)):
                             if (zh_label, en_label) not in seen:
