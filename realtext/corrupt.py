@@ -26,8 +26,9 @@ def _has_cjk(text: str) -> bool:
 
 
 def boilerplate_repetition(text: str, item_id: str) -> tuple[str, str]:
-    """The document's first body paragraph (heading excluded) repeated 8-15 times back to back,
-    then the rest of the document: the repeated-block pattern of scraped pages."""
+    """The shortest of the document's first three body paragraphs (heading excluded) repeated 8-15
+    times back to back after the heading, then the whole document: the repeated-block pattern of
+    scraped pages."""
     paragraphs = _paragraphs(text)
     body = [p for p in paragraphs[1:] if len(p) >= 20] or paragraphs
     block = min(body[:3], key=len)
@@ -81,10 +82,10 @@ def cut_off(text: str, item_id: str) -> tuple[str, str]:
     while end > 10 and (flat[end - 1] in " 。，.,;:!?！？；：" or not flat[end - 1].isalnum()):
         end -= 1
     if not _has_cjk(flat):
-        # inside a word: stop two letters into the word that spans `end`
-        start = flat.rfind(" ", 0, end) + 1
-        if end - start > 3:
-            end = start + 2 + (end - start - 2) // 2
+        # inside a word: stop halfway into the last word of 4+ letters before `end`
+        words = list(re.finditer(r"[A-Za-z]{4,}", flat[:end]))
+        if words:
+            end = words[-1].start() + len(words[-1].group()) // 2
     return flat[:end], f"cut_off: only the first {end} characters, cut mid-word/mid-sentence"
 
 

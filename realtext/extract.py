@@ -77,14 +77,20 @@ class _PageParser(HTMLParser):
         return any(tag == "pre" for tag, _ in self.stack)
 
     def _kind(self) -> tuple[str, int]:
+        kind = ""
         for tag, role in reversed(self.stack):
             if role == "heading":
                 return "heading", HEADINGS[tag]
             if role in ("block", "para"):
-                kind = BLOCK_TAGS.get(tag) or "p"
-                break
-        else:
-            kind = "p"
+                inner = BLOCK_TAGS.get(tag) or "p"
+                if not kind:
+                    kind = inner
+                elif kind == "p" and inner == "li":  # <li><p>...</p></li> is a list item
+                    kind = "li"
+                    break
+                elif kind != "p":
+                    break
+        kind = kind or "p"
         if any(role == "toc" for _, role in self.stack):
             return "toc", 0
         return kind, 0
