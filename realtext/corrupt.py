@@ -51,8 +51,9 @@ def _keywords(text: str, count: int, item_id: str) -> list[str]:
 
 
 def keyword_spam(text: str, item_id: str) -> tuple[str, str]:
-    """The first paragraph, then 3-6 of the document's frequent words repeated 30-60 times as a
-    comma-separated (Chinese: 、-separated) run: search-engine keyword stuffing."""
+    """The first two paragraphs (heading and first body paragraph), then 3-6 of the document's
+    frequent words repeated 30-60 times as a comma-separated (Chinese: 、-separated) run:
+    search-engine keyword stuffing."""
     generator = rng(item_id, "spam")
     words = _keywords(text, generator.randint(3, 6), item_id)
     times = generator.randint(30, 60)
@@ -74,8 +75,9 @@ def mojibake(text: str, item_id: str) -> tuple[str, str]:
 
 
 def cut_off(text: str, item_id: str) -> tuple[str, str]:
-    """A short fragment: the first 60-200 characters of the document, cut inside a word (Chinese:
-    inside a sentence), without final punctuation."""
+    """A short fragment: the first 60-200 characters of the document, then (English) back to the
+    middle of the last word of 4+ letters, (Chinese) back past trailing punctuation: it ends inside
+    a word or mid-sentence."""
     generator = rng(item_id, "cut")
     flat = re.sub(r"\s+", " ", text).strip()
     end = min(len(flat) - 1, generator.randint(60, 200))
