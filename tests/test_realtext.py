@@ -10,7 +10,13 @@ import pytest
 
 import realtext
 from realtext import RealTextMissing, load
-from realtext.build import build, main
+from realtext.build import (
+    build,
+    corrupted_instructions,
+    corrupted_pairs,
+    main,
+    wrong_language_instructions,
+)
 from realtext.corrupt import (
     boilerplate_repetition,
     cut_off,
@@ -155,6 +161,73 @@ def test_truncate_mid_word_keeps_a_prefix():
     text = "The apt command resolves dependencies and downloads packages."
     out = truncate_mid_word(text, "x", 0.3)
     assert text.startswith(out) and out[-1].isalnum() and len(out) < len(text) * 0.35
+
+
+ZH_SENTENCES = ["使用 apt 安装软件包。", "dpkg 是底层工具。", "软件源列在 sources.list 中。", "升级前请阅读发行说明。"]
+EN_SENTENCES = ["Use apt to install packages.", "dpkg is the low level tool.",
+                "Package sources are listed in sources.list.",
+                "Read the release notes before upgrading to the next major Debian release."]
+
+
+def _pairs() -> list[dict]:
+    return [{"id": f"m/p#s/b{n}", "zh": zh, "en": en, "origin": "m", "kind": "real", "block": "p"}
+            for n, (zh, en) in enumerate(zip(ZH_SENTENCES, EN_SENTENCES, strict=True))]
+
+
+def test_pair_corruptions_do_what_they_say():
+    real = _pairs()
+    junk = corrupted_pairs(real)
+    assert junk == corrupted_pairs(real)  # deterministic
+    by_kind: dict[str, list[dict]] = {}
+    for pair in junk:
+        by_kind.setdefault(pair["kind"], []).append(pair)
+        assert pair["id"] == pair["id"].split("@")[0] + "@" + pair["kind"]
+    assert set(by_kind) == {"misaligned", "untranslated", "same_language", "truncated"}
+    source = {pair["id"]: pair for pair in real}
+    for pair in by_kind["misaligned"]:
+        number = int(pair["id"].split("/b")[1].split("@")[0])
+        assert pair["zh"] == ZH_SENTENCES[number] and pair["en"] == EN_SENTENCES[number + 1]
+    for pair in by_kind["untranslated"]:
+        assert pair["zh"] == pair["en"] == source[pair["id"].split("@")[0]]["en"]
+    for pair in by_kind["same_language"]:
+        assert pair["en"] in ZH_SENTENCES
+    for pair in by_kind["truncated"]:
+        full = source[pair["id"].split("@")[0]]["en"]
+        assert full.startswith(pair["en"]) and len(pair["en"]) <= len(full) * 0.35 and pair["en"][-1].isalnum()
+
+
+def _records(language: str) -> list[dict]:
+    answers = ZH_SENTENCES if language == "zh" else EN_SENTENCES
+    return [{"id": f"{language}/debian-faq/p#q{n}", "language": language, "origin": "faq", "kind": "real",
+             "messages": [{"role": "user", "content": f"Q{n}?"},
+                          {"role": "assistant", "content": " ".join([answer] * 4)}]}
+            for n, answer in enumerate(answers)]
+
+
+def test_instruction_corruptions_do_what_they_say():
+    zh, en = _records("zh"), _records("en")
+    junk = corrupted_instructions(en, "en") + wrong_language_instructions(zh, en)
+    assert junk == corrupted_instructions(en, "en") + wrong_language_instructions(zh, en)
+    answers = {record["id"]: record["messages"][1]["content"] for record in zh + en}
+    for record in junk:
+        base = record["id"].split("@")[0]
+        question, answer = record["messages"][0]["content"], record["messages"][1]["content"]
+        assert question == f"Q{base[-1]}?"  # the question is kept
+        original = answers[base]
+        if record["kind"] == "cut_answer":
+            assert original.startswith(answer) and len(answer) < len(original) * 0.35 and answer[-1].isalnum()
+        elif record["kind"] == "wrong_answer":
+            assert answer != original and answer in answers.values()
+        elif record["kind"] == "empty_answer":
+            assert original.startswith(answer) and 1 <= len(answer) <= 3
+        elif record["kind"] == "repeated_answer":
+            first = original.split("\n\n")[0]
+            assert answer == "\n\n".join([first] * answer.count(first)) and answer.count(first) >= 6
+        elif record["kind"] == "wrong_language":
+            other = "en" if base.startswith("zh/") else "zh"
+            assert answer == answers[other + base[2:]]
+    assert {record["kind"] for record in junk} == {"cut_answer", "wrong_answer", "empty_answer",
+                                                   "repeated_answer", "wrong_language"}
 
 
 # --- load --------------------------------------------------------------------------------------
