@@ -52,7 +52,9 @@ def labels(name: str) -> dict[str, tuple[str, str]]:
         raise ValueError(f"unknown real-text set {name!r}; the sets are {', '.join(SETS)}")
     with (LABELS / f"{name}.tsv").open(encoding="utf-8", newline="") as handle:
         rows = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return {row[0]: (row[1], row[2]) for row in rows if row and not row[0].startswith("#") and row[0] != "id"}
+        return {
+            row[0]: (row[1], row[2]) for row in rows if row and not row[0].startswith("#") and row[0] != "id"
+        }
 
 
 def load(name: str, folder: str | Path | None = None) -> list[dict]:
@@ -61,11 +63,15 @@ def load(name: str, folder: str | Path | None = None) -> list[dict]:
     wanted = labels(name)
     missing = missing_packages()
     if missing:
-        raise RealTextMissing(f"real text needs the Debian documentation packages: apt-get install {' '.join(missing)}")
+        raise RealTextMissing(
+            f"real text needs the Debian documentation packages: apt-get install {' '.join(missing)}"
+        )
     folder = Path(folder) if folder is not None else DEFAULT_FOLDER
     path = folder / f"{name}.jsonl"
     if not path.is_file():
-        raise RealTextMissing(f"no real-text build at {folder}: run `python -m realtext.build --out {folder}`")
+        raise RealTextMissing(
+            f"no real-text build at {folder}: run `python -m realtext.build --out {folder}`"
+        )
     items = []
     with path.open(encoding="utf-8") as handle:
         for line in handle:

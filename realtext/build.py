@@ -57,23 +57,46 @@ def sources() -> dict[str, list[Source]]:
     edu = Path("/usr/share/doc")
     return {
         "zh": [
-            Source("debian-reference", "debian-reference-zh-cn", "zh", _pages(reference, "*.zh-cn.html", ".zh-cn.html")),
-            Source("debian-faq", "debian-faq-zh-cn", "zh", _pages(faq / "zh-cn", "*.zh-cn.html", ".zh-cn.html")),
-            Source("maint-guide", "maint-guide-zh-cn", "zh",
-                   _pages(edu / "maint-guide-zh-cn/html", "*.zh-cn.html", ".zh-cn.html")),
+            Source(
+                "debian-reference",
+                "debian-reference-zh-cn",
+                "zh",
+                _pages(reference, "*.zh-cn.html", ".zh-cn.html"),
+            ),
+            Source(
+                "debian-faq", "debian-faq-zh-cn", "zh", _pages(faq / "zh-cn", "*.zh-cn.html", ".zh-cn.html")
+            ),
+            Source(
+                "maint-guide",
+                "maint-guide-zh-cn",
+                "zh",
+                _pages(edu / "maint-guide-zh-cn/html", "*.zh-cn.html", ".zh-cn.html"),
+            ),
             Source("debian-handbook", "debian-handbook", "zh", _pages(HANDBOOK / "zh-CN", "*.html", ".html")),
             Source("gimp-help", "gimp-help-zh-cn", "zh", _pages(gimp / "zh_CN", "*.html", ".html")),
-            Source("debian-edu-doc", "debian-edu-doc-zh-cn", "zh",
-                   _pages(edu / "debian-edu-doc-zh-cn", "debian-edu-*-manual.html", ".html")),
+            Source(
+                "debian-edu-doc",
+                "debian-edu-doc-zh-cn",
+                "zh",
+                _pages(edu / "debian-edu-doc-zh-cn", "debian-edu-*-manual.html", ".html"),
+            ),
         ],
         "en": [
-            Source("debian-reference", "debian-reference-en", "en", _pages(reference, "*.en.html", ".en.html")),
+            Source(
+                "debian-reference", "debian-reference-en", "en", _pages(reference, "*.en.html", ".en.html")
+            ),
             Source("debian-faq", "debian-faq", "en", _pages(faq, "*.en.html", ".en.html")),
-            Source("maint-guide", "maint-guide", "en", _pages(edu / "maint-guide/html", "*.en.html", ".en.html")),
+            Source(
+                "maint-guide", "maint-guide", "en", _pages(edu / "maint-guide/html", "*.en.html", ".en.html")
+            ),
             Source("debian-handbook", "debian-handbook", "en", _pages(HANDBOOK / "en-US", "*.html", ".html")),
             Source("gimp-help", "gimp-help-en", "en", _pages(gimp / "en", "*.html", ".html")),
-            Source("debian-edu-doc", "debian-edu-doc-en", "en",
-                   _pages(edu / "debian-edu-doc-en", "debian-edu-*-manual.html", ".html")),
+            Source(
+                "debian-edu-doc",
+                "debian-edu-doc-en",
+                "en",
+                _pages(edu / "debian-edu-doc-en", "debian-edu-*-manual.html", ".html"),
+            ),
         ],
     }
 
@@ -107,6 +130,7 @@ def spread(items: list[dict], count: int, salt: str, key: str = "origin") -> lis
 
 # --- documents -------------------------------------------------------------------------------
 
+
 def real_documents(language: str) -> list[dict]:
     docs = []
     for source in sources()[language]:
@@ -115,8 +139,14 @@ def real_documents(language: str) -> list[dict]:
                 text = section.text
                 if len(text) < 40:
                     continue
-                docs.append({"id": f"{source.name}/{page}#{section.anchor}", "text": text,
-                             "origin": source.package, "kind": "real"})
+                docs.append(
+                    {
+                        "id": f"{source.name}/{page}#{section.anchor}",
+                        "text": text,
+                        "origin": source.package,
+                        "kind": "real",
+                    }
+                )
     return docs
 
 
@@ -127,10 +157,16 @@ def foreign_documents(language: str) -> list[dict]:
         for path in sorted((HANDBOOK / locale).glob("sect.*.html")):
             for section in sections(blocks_of(path)):
                 if section.anchor != "toc" and 500 <= len(section.text) <= 4000:
-                    out.append({"id": f"debian-handbook/{locale}/{path.stem}#{section.anchor}@wrong_language",
-                                "text": section.text, "origin": f"debian-handbook:{locale}",
-                                "kind": "wrong_language", "detail": f"wrong_language: a real {locale} "
-                                f"debian-handbook section in the {language} set"})
+                    out.append(
+                        {
+                            "id": f"debian-handbook/{locale}/{path.stem}#{section.anchor}@wrong_language",
+                            "text": section.text,
+                            "origin": f"debian-handbook:{locale}",
+                            "kind": "wrong_language",
+                            "detail": f"wrong_language: a real {locale} "
+                            f"debian-handbook section in the {language} set",
+                        }
+                    )
     return out
 
 
@@ -144,22 +180,35 @@ def cjk_share(text: str) -> float:
 def corrupted_documents(real: list[dict], language: str) -> list[dict]:
     out = []
     count = CORRUPTED_PER_KIND[language]
-    candidates = [doc for doc in real if 400 <= len(doc["text"]) <= 5000 and not doc["id"].endswith("#toc")
-                  and (language != "zh" or cjk_share(doc["text"]) >= MIN_CJK_SHARE)]
+    candidates = [
+        doc
+        for doc in real
+        if 400 <= len(doc["text"]) <= 5000
+        and not doc["id"].endswith("#toc")
+        and (language != "zh" or cjk_share(doc["text"]) >= MIN_CJK_SHARE)
+    ]
     for kind, function in DOC_CORRUPTIONS.items():
         pool = candidates
         if kind == "mojibake" and language == "en":
             pool = [doc for doc in candidates if sum(ord(c) > 127 for c in doc["text"]) >= 20]
         for doc in spread(pool, count, kind):
             text, detail = function(doc["text"], doc["id"])
-            out.append({"id": f"{doc['id']}@{kind}", "text": text, "origin": doc["origin"], "kind": kind,
-                        "detail": detail})
+            out.append(
+                {
+                    "id": f"{doc['id']}@{kind}",
+                    "text": text,
+                    "origin": doc["origin"],
+                    "kind": kind,
+                    "detail": detail,
+                }
+            )
     foreign = foreign_documents(language)
     out += spread(foreign, count, "wrong_language")
     return out
 
 
 # --- pairs -----------------------------------------------------------------------------------
+
 
 def _raw_sections(blocks: list[Block]) -> dict[str, list[Block]]:
     """Blocks grouped under each heading anchor, without merging (for alignment)."""
@@ -189,8 +238,11 @@ def real_pairs() -> list[dict]:
     seen: set[tuple[str, str]] = set()
     for zh_source in sources()["zh"]:
         en_source = by_name[zh_source.name]
-        origin = f"{zh_source.package}+{en_source.package}" if zh_source.package != en_source.package \
+        origin = (
+            f"{zh_source.package}+{en_source.package}"
+            if zh_source.package != en_source.package
             else zh_source.package
+        )
         for page, zh_path in zh_source.pages.items():
             en_path = en_source.pages.get(page)
             if en_path is None:
@@ -204,21 +256,45 @@ def real_pairs() -> list[dict]:
                     base = f"{zh_source.name}/{page}#{anchor}/b{number}"
                     if zh.kind != "pre" and (zh.text, en.text) not in seen:
                         seen.add((zh.text, en.text))
-                        pairs.append({"id": base, "zh": zh.text, "en": en.text, "origin": origin,
-                                      "kind": "real", "block": zh.kind})
+                        pairs.append(
+                            {
+                                "id": base,
+                                "zh": zh.text,
+                                "en": en.text,
+                                "origin": origin,
+                                "kind": "real",
+                                "block": zh.kind,
+                            }
+                        )
                     if zh.kind == "row" and zh.text.count(" | ") == en.text.count(" | ") > 0:
                         cells = zip(zh.text.split(" | "), en.text.split(" | "), strict=True)
                         for index, (zh_cell, en_cell) in enumerate(cells):
                             if zh_cell != en_cell and _cjk(zh_cell) and (zh_cell, en_cell) not in seen:
                                 seen.add((zh_cell, en_cell))
-                                pairs.append({"id": f"{base}/cell{index}", "zh": zh_cell, "en": en_cell,
-                                              "origin": origin, "kind": "real", "block": "cell"})
+                                pairs.append(
+                                    {
+                                        "id": f"{base}/cell{index}",
+                                        "zh": zh_cell,
+                                        "en": en_cell,
+                                        "origin": origin,
+                                        "kind": "real",
+                                        "block": "cell",
+                                    }
+                                )
                     if len(zh.gui) == len(en.gui):
                         for index, (zh_label, en_label) in enumerate(zip(zh.gui, en.gui, strict=True)):
                             if (zh_label, en_label) not in seen:
                                 seen.add((zh_label, en_label))
-                                pairs.append({"id": f"{base}/gui{index}", "zh": zh_label, "en": en_label,
-                                              "origin": origin, "kind": "real", "block": "gui"})
+                                pairs.append(
+                                    {
+                                        "id": f"{base}/gui{index}",
+                                        "zh": zh_label,
+                                        "en": en_label,
+                                        "origin": origin,
+                                        "kind": "real",
+                                        "block": "gui",
+                                    }
+                                )
     return pairs
 
 
@@ -228,27 +304,58 @@ def _cjk(text: str) -> bool:
 
 def corrupted_pairs(real: list[dict]) -> list[dict]:
     """Junk pairs made from confident real pairs (see docs/real_text.md)."""
-    translated = [p for p in real if _cjk(p["zh"]) and p["zh"] != p["en"] and p["block"] != "gui"
-                  and 20 <= len(p["en"]) <= 1500]
+    translated = [
+        p
+        for p in real
+        if _cjk(p["zh"]) and p["zh"] != p["en"] and p["block"] != "gui" and 20 <= len(p["en"]) <= 1500
+    ]
     following = {a["id"]: b for a, b in zip(translated, translated[1:], strict=False)}
     out = []
     for pair in spread(translated, PAIR_JUNK_PER_KIND, "misaligned"):
         nxt = following.get(pair["id"])
         if nxt is None or nxt["en"] == pair["en"]:
             continue
-        out.append({**pair, "id": pair["id"] + "@misaligned", "en": nxt["en"], "kind": "misaligned",
-                    "detail": f"misaligned: en side is the next aligned block's ({nxt['id']})"})
+        out.append(
+            {
+                **pair,
+                "id": pair["id"] + "@misaligned",
+                "en": nxt["en"],
+                "kind": "misaligned",
+                "detail": f"misaligned: en side is the next aligned block's ({nxt['id']})",
+            }
+        )
     for pair in spread(translated, PAIR_JUNK_PER_KIND, "untranslated"):
-        out.append({**pair, "id": pair["id"] + "@untranslated", "zh": pair["en"], "kind": "untranslated",
-                    "detail": "untranslated: zh side is a copy of the English text"})
+        out.append(
+            {
+                **pair,
+                "id": pair["id"] + "@untranslated",
+                "zh": pair["en"],
+                "kind": "untranslated",
+                "detail": "untranslated: zh side is a copy of the English text",
+            }
+        )
     for pair in spread(translated, PAIR_JUNK_PER_KIND, "same_language"):
         nxt = following.get(pair["id"], pair)
-        out.append({**pair, "id": pair["id"] + "@same_language", "en": nxt["zh"], "kind": "same_language",
-                    "detail": "same_language: en side replaced by Chinese text (the next block's zh side)"})
+        out.append(
+            {
+                **pair,
+                "id": pair["id"] + "@same_language",
+                "en": nxt["zh"],
+                "kind": "same_language",
+                "detail": "same_language: en side replaced by Chinese text (the next block's zh side)",
+            }
+        )
     for pair in spread([p for p in translated if len(p["en"]) >= 60], PAIR_JUNK_PER_KIND, "truncated"):
         en = truncate_mid_word(pair["en"], pair["id"], 0.35)
-        out.append({**pair, "id": pair["id"] + "@truncated", "en": en, "kind": "truncated",
-                    "detail": f"truncated: en side cut to its first {len(en)} of {len(pair['en'])} characters"})
+        out.append(
+            {
+                **pair,
+                "id": pair["id"] + "@truncated",
+                "en": en,
+                "kind": "truncated",
+                "detail": f"truncated: en side cut to its first {len(en)} of {len(pair['en'])} characters",
+            }
+        )
     return out
 
 
@@ -271,17 +378,25 @@ def real_instructions(language: str) -> list[dict]:
                 if block.kind != "heading" or not QUESTION.search(block.text):
                     continue
                 answer: list[Block] = []
-                for following in blocks[index + 1:]:
+                for following in blocks[index + 1 :]:
                     if following.kind == "heading":
                         break
                     answer.append(following)
                 if not answer:
                     continue
                 question = NUMBER.sub("", block.text).strip()
-                out.append({"id": f"{language}/debian-faq/{page}#{block.anchor}", "language": language,
-                            "messages": [{"role": "user", "content": question},
-                                         {"role": "assistant", "content": blocks_text(answer)}],
-                            "origin": source.package, "kind": "real"})
+                out.append(
+                    {
+                        "id": f"{language}/debian-faq/{page}#{block.anchor}",
+                        "language": language,
+                        "messages": [
+                            {"role": "user", "content": question},
+                            {"role": "assistant", "content": blocks_text(answer)},
+                        ],
+                        "origin": source.package,
+                        "kind": "real",
+                    }
+                )
     return out
 
 
@@ -298,11 +413,24 @@ def corrupted_instructions(real: list[dict], language: str) -> list[dict]:
     for r in spread(longer, INSTRUCT_JUNK_PER_KIND, "cut_answer"):
         answer = r["messages"][1]["content"]
         cut = truncate_mid_word(answer, r["id"], 0.3)
-        out.append(record(r, "cut_answer", cut, f"cut_answer: answer cut mid-word at {len(cut)} of {len(answer)} characters"))
+        out.append(
+            record(
+                r,
+                "cut_answer",
+                cut,
+                f"cut_answer: answer cut mid-word at {len(cut)} of {len(answer)} characters",
+            )
+        )
     for r in spread(real, INSTRUCT_JUNK_PER_KIND, "wrong_answer"):
         donor = other[r["id"]]
-        out.append(record(r, "wrong_answer", donor["messages"][1]["content"],
-                          f"wrong_answer: the answer of another question ({donor['id']})"))
+        out.append(
+            record(
+                r,
+                "wrong_answer",
+                donor["messages"][1]["content"],
+                f"wrong_answer: the answer of another question ({donor['id']})",
+            )
+        )
     for r in spread(real, INSTRUCT_JUNK_PER_KIND, "empty_answer"):
         answer = r["messages"][1]["content"]
         stub = answer[: 1 + rng(r["id"], "empty").randint(0, 2)].strip() or answer[:1]
@@ -311,8 +439,14 @@ def corrupted_instructions(real: list[dict], language: str) -> list[dict]:
         answer = r["messages"][1]["content"]
         first = answer.split("\n\n")[0]
         times = rng(r["id"], "repeat").randint(6, 12)
-        out.append(record(r, "repeated_answer", "\n\n".join([first] * times),
-                          f"repeated_answer: the answer's first paragraph repeated {times} times"))
+        out.append(
+            record(
+                r,
+                "repeated_answer",
+                "\n\n".join([first] * times),
+                f"repeated_answer: the answer's first paragraph repeated {times} times",
+            )
+        )
     return out
 
 
@@ -322,16 +456,25 @@ def wrong_language_instructions(zh: list[dict], en: list[dict]) -> list[dict]:
     by_entry = {"zh": {r["id"][3:]: r for r in zh}, "en": {r["id"][3:]: r for r in en}}
     for language, records in (("zh", zh), ("en", en)):
         other = by_entry["en" if language == "zh" else "zh"]
-        for r in spread([r for r in records if r["id"][3:] in other], INSTRUCT_JUNK_PER_KIND, "wrong_language"):
+        for r in spread(
+            [r for r in records if r["id"][3:] in other], INSTRUCT_JUNK_PER_KIND, "wrong_language"
+        ):
             donor = other[r["id"][3:]]
-            out.append({**r, "id": f"{r['id']}@wrong_language",
-                        "messages": [r["messages"][0], donor["messages"][1]], "kind": "wrong_language",
-                        "detail": f"wrong_language: the {language} question answered in {donor['language']} "
-                        "(same FAQ entry)"})
+            out.append(
+                {
+                    **r,
+                    "id": f"{r['id']}@wrong_language",
+                    "messages": [r["messages"][0], donor["messages"][1]],
+                    "kind": "wrong_language",
+                    "detail": f"wrong_language: the {language} question answered in {donor['language']} "
+                    "(same FAQ entry)",
+                }
+            )
     return out
 
 
 # --- build -----------------------------------------------------------------------------------
+
 
 def package_versions() -> dict[str, str]:
     try:
@@ -359,7 +502,9 @@ def build(out: Path) -> dict[str, list[dict]]:
     """Extract, align, corrupt and write every set under `out`; returns the sets."""
     absent = missing_packages()
     if absent:
-        raise RealTextMissing(f"the Debian documentation packages are not installed: apt-get install {' '.join(absent)}")
+        raise RealTextMissing(
+            f"the Debian documentation packages are not installed: apt-get install {' '.join(absent)}"
+        )
     sets: dict[str, list[dict]] = {}
     for language in ("zh", "en"):
         real = real_documents(language)
@@ -374,8 +519,13 @@ def build(out: Path) -> dict[str, list[dict]]:
     out.mkdir(parents=True, exist_ok=True)
     for name, items in sets.items():
         _write(out / f"{name}.jsonl", items)
-    manifest = {"packages": package_versions(), "counts": {name: _counts(items) for name, items in sets.items()}}
-    (out / "build.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    manifest = {
+        "packages": package_versions(),
+        "counts": {name: _counts(items) for name, items in sets.items()},
+    }
+    (out / "build.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
     return sets
 
 

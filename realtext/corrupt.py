@@ -60,7 +60,9 @@ def keyword_spam(text: str, item_id: str) -> tuple[str, str]:
     separator = "、" if _has_cjk(text) else ", "
     run = separator.join(words[i % len(words)] for i in range(times))
     first = _paragraphs(text)[:2]
-    return "\n\n".join(first + [run]), f"keyword_spam: {len(words)} words ({', '.join(words)}) repeated in a run of {times}"
+    return "\n\n".join(
+        first + [run]
+    ), f"keyword_spam: {len(words)} words ({', '.join(words)}) repeated in a run of {times}"
 
 
 def mojibake(text: str, item_id: str) -> tuple[str, str]:
@@ -103,7 +105,9 @@ def machine_list(text: str, item_id: str) -> tuple[str, str]:
     lines = []
     for number in range(generator.randint(40, 80)):
         a, b = generator.choice(words), generator.choice(words)
-        lines.append(f"item-{number:04d}: {a} {b} 0x{generator.getrandbits(32):08x} {generator.randint(0, 99999)}")
+        lines.append(
+            f"item-{number:04d}: {a} {b} 0x{generator.getrandbits(32):08x} {generator.randint(0, 99999)}"
+        )
     return "\n".join(lines), f"machine_list: {len(lines)} generated lines of word/hex/number fields"
 
 

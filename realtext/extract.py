@@ -18,8 +18,17 @@ MAX_CHARS = 6000
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 # elements whose text is one block; the innermost open one names the block's kind
-BLOCK_TAGS = {"p": "p", "li": "li", "dt": "dt", "dd": "p", "pre": "pre", "tr": "row",
-              "blockquote": "p", "caption": "p", "title": None}
+BLOCK_TAGS = {
+    "p": "p",
+    "li": "li",
+    "dt": "dt",
+    "dd": "p",
+    "pre": "pre",
+    "tr": "row",
+    "blockquote": "p",
+    "caption": "p",
+    "title": None,
+}
 # div classes that are paragraphs (debian-handbook writes <div class="para">)
 PARA_DIVS = {"para", "formalpara", "simpara"}
 DROP_DIVS = {"navheader", "navfooter", "docnav", "breadcrumbs"}
@@ -107,8 +116,7 @@ class _PageParser(HTMLParser):
                 text = text.strip(" |")
         if text:
             anchor = (self.anchor or self.fallback) if kind == "heading" else ""
-            self.blocks.append(Block(kind, text, level, anchor,
-                                     list(self.gui)))
+            self.blocks.append(Block(kind, text, level, anchor, list(self.gui)))
         self.gui = []
         self.anchor = ""
 

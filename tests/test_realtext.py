@@ -52,6 +52,7 @@ $ apt install   hello</pre>
 
 # --- extraction --------------------------------------------------------------------------------
 
+
 def test_extraction_drops_navigation_and_keeps_structure():
     blocks = page_blocks(PAGE)
     text = "\n".join(block.text for block in blocks)
@@ -90,12 +91,16 @@ def test_short_sections_merge_and_long_ones_split():
 
 # --- corruptions -------------------------------------------------------------------------------
 
-EN = ("2.1. APT\n\nUse apt to install packages from the Debian archive.\n\n"
-      "The apt command resolves dependencies, downloads packages and installs them. "
-      "Packages come from the sources listed in sources.list.\n\n"
-      "“Smart quotes” — and a dash — are non-ASCII.")
-ZH = ("2.1. APT\n\n使用 apt 从 Debian 档案库安装软件包。\n\n"
-      "apt 命令会解析依赖关系，下载软件包并安装它们。软件包来自 sources.list 中列出的软件源。")
+EN = (
+    "2.1. APT\n\nUse apt to install packages from the Debian archive.\n\n"
+    "The apt command resolves dependencies, downloads packages and installs them. "
+    "Packages come from the sources listed in sources.list.\n\n"
+    "“Smart quotes” — and a dash — are non-ASCII."
+)
+ZH = (
+    "2.1. APT\n\n使用 apt 从 Debian 档案库安装软件包。\n\n"
+    "apt 命令会解析依赖关系，下载软件包并安装它们。软件包来自 sources.list 中列出的软件源。"
+)
 
 
 @pytest.mark.parametrize("function", [boilerplate_repetition, keyword_spam, mojibake, cut_off, machine_list])
@@ -163,15 +168,25 @@ def test_truncate_mid_word_keeps_a_prefix():
     assert text.startswith(out) and out[-1].isalnum() and len(out) < len(text) * 0.35
 
 
-ZH_SENTENCES = ["使用 apt 安装软件包。", "dpkg 是底层工具。", "软件源列在 sources.list 中。", "升级前请阅读发行说明。"]
-EN_SENTENCES = ["Use apt to install packages.", "dpkg is the low level tool.",
-                "Package sources are listed in sources.list.",
-                "Read the release notes before upgrading to the next major Debian release."]
+ZH_SENTENCES = [
+    "使用 apt 安装软件包。",
+    "dpkg 是底层工具。",
+    "软件源列在 sources.list 中。",
+    "升级前请阅读发行说明。",
+]
+EN_SENTENCES = [
+    "Use apt to install packages.",
+    "dpkg is the low level tool.",
+    "Package sources are listed in sources.list.",
+    "Read the release notes before upgrading to the next major Debian release.",
+]
 
 
 def _pairs() -> list[dict]:
-    return [{"id": f"m/p#s/b{n}", "zh": zh, "en": en, "origin": "m", "kind": "real", "block": "p"}
-            for n, (zh, en) in enumerate(zip(ZH_SENTENCES, EN_SENTENCES, strict=True))]
+    return [
+        {"id": f"m/p#s/b{n}", "zh": zh, "en": en, "origin": "m", "kind": "real", "block": "p"}
+        for n, (zh, en) in enumerate(zip(ZH_SENTENCES, EN_SENTENCES, strict=True))
+    ]
 
 
 def test_pair_corruptions_do_what_they_say():
@@ -193,15 +208,26 @@ def test_pair_corruptions_do_what_they_say():
         assert pair["en"] in ZH_SENTENCES
     for pair in by_kind["truncated"]:
         full = source[pair["id"].split("@")[0]]["en"]
-        assert full.startswith(pair["en"]) and len(pair["en"]) <= len(full) * 0.35 and pair["en"][-1].isalnum()
+        assert (
+            full.startswith(pair["en"]) and len(pair["en"]) <= len(full) * 0.35 and pair["en"][-1].isalnum()
+        )
 
 
 def _records(language: str) -> list[dict]:
     answers = ZH_SENTENCES if language == "zh" else EN_SENTENCES
-    return [{"id": f"{language}/debian-faq/p#q{n}", "language": language, "origin": "faq", "kind": "real",
-             "messages": [{"role": "user", "content": f"Q{n}?"},
-                          {"role": "assistant", "content": " ".join([answer] * 4)}]}
-            for n, answer in enumerate(answers)]
+    return [
+        {
+            "id": f"{language}/debian-faq/p#q{n}",
+            "language": language,
+            "origin": "faq",
+            "kind": "real",
+            "messages": [
+                {"role": "user", "content": f"Q{n}?"},
+                {"role": "assistant", "content": " ".join([answer] * 4)},
+            ],
+        }
+        for n, answer in enumerate(answers)
+    ]
 
 
 def test_instruction_corruptions_do_what_they_say():
@@ -226,11 +252,17 @@ def test_instruction_corruptions_do_what_they_say():
         elif record["kind"] == "wrong_language":
             other = "en" if base.startswith("zh/") else "zh"
             assert answer == answers[other + base[2:]]
-    assert {record["kind"] for record in junk} == {"cut_answer", "wrong_answer", "empty_answer",
-                                                   "repeated_answer", "wrong_language"}
+    assert {record["kind"] for record in junk} == {
+        "cut_answer",
+        "wrong_answer",
+        "empty_answer",
+        "repeated_answer",
+        "wrong_language",
+    }
 
 
 # --- load --------------------------------------------------------------------------------------
+
 
 def test_load_without_a_build_says_what_to_run(tmp_path):
     with pytest.raises(RealTextMissing) as error:
@@ -276,7 +308,9 @@ def _loaded(name: str, folder=None) -> list[dict]:
 def test_labelled_ids_exist_in_the_build(name):
     items = _loaded(name)
     missing = set(realtext.labels(name)) - {item["id"] for item in items}
-    assert not missing, f"labelled ids absent from the build (rebuild: python -m realtext.build): {sorted(missing)[:5]}"
+    assert not missing, (
+        f"labelled ids absent from the build (rebuild: python -m realtext.build): {sorted(missing)[:5]}"
+    )
 
 
 @pytest.mark.slow
