@@ -61,10 +61,14 @@ class EnglishQualitySection(Section):
     """
 
     enabled: bool = True
+    mojibake: bool = True
     gopher_quality: bool = True
     gopher_repetition: bool = True
     c4: bool = True
     fineweb: bool = True
+    # mojibake: removed when prose lines hold at least this many traces of broken encoding that the
+    # normaliser (ftfy) could not repair: U+FFFD, or UTF-8 read as cp1252/Latin-1 (â€, Ã©, Â)
+    mojibake_min_count: int = 3
     # Gopher repetition (datatrove's defaults but dup_n_grams; None turns a rule off)
     dup_line_frac: float | None = 0.3
     dup_para_frac: float | None = 0.3
@@ -467,8 +471,35 @@ class EnglishFineWebQualityFilter(FineWebQualityFilter):
         return True
 
 
+_MOJIBAKE = regex.compile(r"\ufffd|â€|Ã[\x80-\xbf]|Â[\x80-\xbf\xa0]")
+
+
+class EnglishMojibakeFilter(BaseFilter):
+    """Removes English text whose prose still shows broken encoding after normalisation: U+FFFD
+    replacement characters (bytes lost when UTF-8 was decoded as cp1252) and UTF-8 read as cp1252 or
+    Latin-1 that ftfy could not undo. None of datatrove's rules looks at encoding; lines that are code
+    or command output (`is_technical_line`) are not counted, as a manual may show mojibake on purpose.
+    """
+
+    name = "🔣 Mojibake"
+    excluded_name = "mojibake"
+
+    def __init__(self, min_count: int = 3, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self.min_count = min_count
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if not _MOJIBAKE.search(doc.text):
+            return True
+        prose = "\n".join(line for line in doc.text.split("\n") if not is_technical_line(line))
+        if len(_MOJIBAKE.findall(prose)) >= self.min_count:
+            return False, "mojibake"
+        return True
+
+
 # every step `english_filters` can return, in pipeline order
 ENGLISH_FILTERS = (
+    EnglishMojibakeFilter,
     FastGopherRepetitionFilter,
     EnglishGopherQualityFilter,
     EnglishC4QualityFilter,
@@ -480,6 +511,8 @@ def english_filters(config: EnglishQualitySection) -> list[BaseFilter]:
     """datatrove's English filters with the recipe's thresholds, those the recipe enables, in order."""
     tokenizer = FastEnglishWordTokenizer()
     steps: list[BaseFilter] = []
+    if config.mojibake:
+        steps.append(EnglishMojibakeFilter(config.mojibake_min_count))
     if config.gopher_repetition:
         steps.append(
             FastGopherRepetitionFilter(
