@@ -12,7 +12,6 @@ from collections import Counter
 
 import numpy as np
 import regex
-from pydantic import Field
 from datatrove.data import Document
 from datatrove.pipeline.filters import (
     C4QualityFilter,
@@ -25,12 +24,15 @@ from datatrove.pipeline.filters.c4_filters import CITATION_REGEX, ELLIPSIS, END_
 from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from datatrove.utils.text import split_into_sentences, split_into_words
 from datatrove.utils.word_tokenizers import WordTokenizer
+from pydantic import Field
 
 from common.ngrams import MAX_N, ngram_sums
 from common.recipe import Section
 from common.text import codepoints
 
-_IS_SPACE = np.array([chr(c).isspace() for c in range(0x3100)])  # what str.split() splits on (none above U+3000)
+_IS_SPACE = np.array(
+    [chr(c).isspace() for c in range(0x3100)]
+)  # what str.split() splits on (none above U+3000)
 _B = 0x9E3779B97F4A7C15  # odd, so invertible mod 2**64
 _B_INVERSE = pow(_B, -1, 2**64)
 _POWERS = np.zeros(0, dtype=np.uint64)  # B**j, grown on demand
@@ -159,7 +161,7 @@ class WordNgrams:
 
     def concatenated(self, n: int) -> np.ndarray:
         """Per n-gram start, the key of its words joined without spaces."""
-        return self._span_keys(self.starts[: -n], self.starts[n:])
+        return self._span_keys(self.starts[:-n], self.starts[n:])
 
     def spaced(self, n: int) -> np.ndarray:
         """Per n-gram start (n <= n_words), the key of its tuple of words (equal iff `" ".join` is equal)."""
@@ -235,7 +237,9 @@ class FastGopherRepetitionFilter(GopherRepetitionFilter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not isinstance(self.language, FastEnglishWordTokenizer):
-            raise ValueError("FastGopherRepetitionFilter splits words on whitespace: pass language=FastEnglishWordTokenizer()")
+            raise ValueError(
+                "FastGopherRepetitionFilter splits words on whitespace: pass language=FastEnglishWordTokenizer()"
+            )
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         text = doc.text
@@ -270,6 +274,7 @@ class FastEnglishWordTokenizer(WordTokenizer):
     alphabetic character"): spaCy splits `foo(bar)` and `--verbose` into symbol tokens, which makes
     datatrove remove English technical text with code. It is also several times faster.
     """
+
     _SENTENCES = regex.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|\n|$)")
 
     def __init__(self):
@@ -288,7 +293,9 @@ class FastEnglishWordTokenizer(WordTokenizer):
         return (FastEnglishWordTokenizer, ())
 
 
-_CODE_START = regex.compile(r"(?:[$#%>]|>>>|\.\.\.)\s|--?[A-Za-z0-9]|[|+]|[{}()\[\]<;=/\\]|[A-Za-z_][\w.-]*[:=(]\S")
+_CODE_START = regex.compile(
+    r"(?:[$#%>]|>>>|\.\.\.)\s|--?[A-Za-z0-9]|[|+]|[{}()\[\]<;=/\\]|[A-Za-z_][\w.-]*[:=(]\S"
+)
 _CODE_END = (";", "{", "}", "\\", "(", "[", "=", "|", "&&")
 # two cells separated by runs of spaces, tabs or " | "
 _TABLE = regex.compile(r"\S(?: {2,}|\t)\S")
@@ -342,7 +349,10 @@ class EnglishGopherQualityFilter(GopherQualityFilter):
             return result
         lines = [line for line in doc.text.split("\n") if line.strip()]
         words = " ".join([line for line in lines if not is_technical_line(line)] or lines).split()
-        if words and sum(any(c.isalpha() for c in w) for w in words) / len(words) < self.min_alpha_words_ratio:
+        if (
+            words
+            and sum(any(c.isalpha() for c in w) for w in words) / len(words) < self.min_alpha_words_ratio
+        ):
             return False, "gopher_below_alpha_threshold"
         return True
 
@@ -380,7 +390,9 @@ class EnglishC4QualityFilter(C4QualityFilter):
                 continue
             if self.remove_citations:
                 line = CITATION_REGEX.sub("", line)
-            if self.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)):
+            if self.filter_no_terminal_punct and (
+                not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)
+            ):
                 self.stat_update("line-filter-no_terminal_punc")
                 continue
             if len(words) < self.min_words_per_line:

@@ -1,13 +1,16 @@
-"""The vectorised Gopher repetition filter decides exactly as datatrove's, on random and on real text."""
+"""The English filters: the vectorised Gopher repetition filter decides exactly as datatrove's; the
+FineWeb, Gopher and C4 subclasses keep technical documentation, never rewrite text unasked, and decide as
+datatrove does with datatrove's settings; the defaults on the labelled real English text."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 import zstandard
 from datatrove.data import Document
-from datatrove.pipeline.filters import GopherRepetitionFilter
+from datatrove.pipeline.filters import C4QualityFilter, FineWebQualityFilter, GopherRepetitionFilter
 from datatrove.pipeline.filters.gopher_repetition_filter import (
     find_all_duplicate,
     find_top_duplicate,
@@ -16,10 +19,17 @@ from datatrove.pipeline.filters.gopher_repetition_filter import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curation.config import LanguageIDSection
 from curation.quality_en import (
+    EnglishC4QualityFilter,
+    EnglishFineWebQualityFilter,
+    EnglishGopherQualityFilter,
+    EnglishQualitySection,
     FastEnglishWordTokenizer,
     FastGopherRepetitionFilter,
     WordNgrams,
+    english_filters,
+    is_technical_line,
     repeated_ngram_chars,
     top_ngram_chars,
 )
@@ -57,19 +67,6 @@ def test_filter_decisions_equal_datatrove_on_the_demo_web_text():
 
 
 # --- the English filters on technical documentation (recalibration, issue 14) ---
-
-import pytest  # noqa: E402
-from datatrove.pipeline.filters import C4QualityFilter, FineWebQualityFilter  # noqa: E402
-
-from curation.config import LanguageIDSection  # noqa: E402
-from curation.quality_en import (  # noqa: E402
-    EnglishC4QualityFilter,
-    EnglishFineWebQualityFilter,
-    EnglishGopherQualityFilter,
-    EnglishQualitySection,
-    english_filters,
-    is_technical_line,
-)
 
 # a documentation section as the Debian documentation reads once extracted: a heading that is also in
 # the table of contents, prose, shell commands and their output, an option list and a table
@@ -121,11 +118,23 @@ def _reason(step, text):
 
 
 def test_technical_lines_are_commands_options_code_and_tables_not_prose():
-    technical = ["$ sudo apt update", "  indented code", "-v, --verbose  be verbose", "}", "[Match]", "Name=en*",
-                 "apt        V:900     4000    commandline package manager", "coreutils | V:908 | 18062 | nice(1)"]
-    prose = ["Repository based package management operations are performed by many tools.",
-             "To update the index, run the following commands as root:", "2.3. Basic package management",
-             "Home | About Us | Services | Blog | Contact", "This command opens a dialog (if you want one)."]
+    technical = [
+        "$ sudo apt update",
+        "  indented code",
+        "-v, --verbose  be verbose",
+        "}",
+        "[Match]",
+        "Name=en*",
+        "apt        V:900     4000    commandline package manager",
+        "coreutils | V:908 | 18062 | nice(1)",
+    ]
+    prose = [
+        "Repository based package management operations are performed by many tools.",
+        "To update the index, run the following commands as root:",
+        "2.3. Basic package management",
+        "Home | About Us | Services | Blog | Contact",
+        "This command opens a dialog (if you want one).",
+    ]
     assert all(is_technical_line(line) for line in technical)
     assert not any(is_technical_line(line) for line in prose)
 
@@ -165,7 +174,11 @@ def test_c4_decides_without_rewriting_unless_the_recipe_asks():
     assert c4.filter(doc) is True
     assert doc.text == text and "c4_lines_removed" not in doc.metadata
 
-    (c4,) = [s for s in english_filters(EnglishQualitySection(c4_remove_lines=True)) if isinstance(s, EnglishC4QualityFilter)]
+    (c4,) = [
+        s
+        for s in english_filters(EnglishQualitySection(c4_remove_lines=True))
+        if isinstance(s, EnglishC4QualityFilter)
+    ]
     doc = Document(text=text, id="x")
     assert c4.filter(doc) is True
     assert "Basic usage" not in doc.text and "}" not in doc.text  # lines of fewer than 3 words go
@@ -188,12 +201,17 @@ def test_c4_decisions_and_removed_lines_equal_datatroves():
 
 def test_every_threshold_reaches_its_filter():
     short = "Install the package with apt and read its documentation in the usual folder. " * 3  # 42 words
-    gopher = lambda config: next(s for s in english_filters(config) if isinstance(s, EnglishGopherQualityFilter))
+
+    def gopher(config):
+        return next(s for s in english_filters(config) if isinstance(s, EnglishGopherQualityFilter))
+
     assert _reason(gopher(EnglishQualitySection()), short) == "gopher_short_doc"
     assert _reason(gopher(EnglishQualitySection(min_doc_words=30)), short) is True
     repetition = english_filters(EnglishQualitySection(mojibake=False, top_n_grams=[(2, 0.05)]))[0]
     assert _reason(repetition, short) == "top_2_gram"
-    fineweb = english_filters(EnglishQualitySection(fineweb_char_dup_min_repeats=2, fineweb_char_dup_ratio=0.01))[-1]
+    fineweb = english_filters(
+        EnglishQualitySection(fineweb_char_dup_min_repeats=2, fineweb_char_dup_ratio=0.01)
+    )[-1]
     assert _reason(fineweb, MANUAL) == "char_dup_ratio"
 
 
@@ -205,7 +223,8 @@ def test_recipe_repetition_thresholds_keep_the_vectorised_filter_identical():
     tokenizer = FastEnglishWordTokenizer()
     ours = next(s for s in english_filters(config) if isinstance(s, FastGopherRepetitionFilter))
     stock = GopherRepetitionFilter(
-        top_n_grams=tuple(map(tuple, config.top_n_grams)), dup_n_grams=tuple(map(tuple, config.dup_n_grams)),
+        top_n_grams=tuple(map(tuple, config.top_n_grams)),
+        dup_n_grams=tuple(map(tuple, config.dup_n_grams)),
         language=tokenizer,
     )
     assert all(_reason(stock, t) == _reason(ours, t) for t in texts)
@@ -224,7 +243,10 @@ def test_real_english_documentation_is_kept_and_junk_removed():
     from curation.normalize import Normalizer
 
     normalizer = Normalizer(NormalizeSection(), chinese=False)
-    steps = [ExpectedLanguageFilter("en", LanguageIDSection().thresholds["en"]), *english_filters(EnglishQualitySection())]
+    steps = [
+        ExpectedLanguageFilter("en", LanguageIDSection().thresholds["en"]),
+        *english_filters(EnglishQualitySection()),
+    ]
     kept = {"good": 0, "junk": 0}
     total = {"good": 0, "junk": 0}
     for item in items:
