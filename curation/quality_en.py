@@ -30,9 +30,8 @@ from common.ngrams import MAX_N, ngram_sums
 from common.recipe import Section
 from common.text import codepoints
 
-_IS_SPACE = np.array(
-    [chr(c).isspace() for c in range(0x3100)]
-)  # what str.split() splits on (none above U+3000)
+# what str.split() splits on (none above U+3000)
+_IS_SPACE = np.array([chr(c).isspace() for c in range(0x3100)])
 _B = 0x9E3779B97F4A7C15  # odd, so invertible mod 2**64
 _B_INVERSE = pow(_B, -1, 2**64)
 _POWERS = np.zeros(0, dtype=np.uint64)  # B**j, grown on demand
