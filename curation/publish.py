@@ -122,11 +122,12 @@ class HeldoutSplit(PipelineStep):
 
 
 def build_index(hashes_folder: Path) -> dict[str, np.ndarray]:
-    """The held-out side's sentence index: sorted distinct `hashes` and, per hash, its `group`: the
-    smallest index of the hashes linked to it through candidates that share sentences."""
+    """The held-out side's sentence index: sorted distinct `hashes`, per hash its `group` (the smallest
+    index of the hashes linked to it through candidates that share sentences) and `docs` (how many
+    candidates hold it)."""
     parts = [dict(np.load(f)) for f in sorted(Path(hashes_folder).glob("[0-9]*.npz"))]
     all_hashes = np.concatenate([p["hashes"] for p in parts] + [np.zeros(0, np.uint64)])
-    hashes = np.unique(all_hashes)
+    hashes, docs = np.unique(all_hashes, return_counts=True)
     # edges: every sentence of a candidate to the candidate's first sentence
     heads, tails = [], []
     for part in parts:
@@ -146,7 +147,7 @@ def build_index(hashes_folder: Path) -> dict[str, np.ndarray]:
         while not np.array_equal(group, group[group]):
             group = group[group]
         if np.array_equal(group, before):
-            return {"hashes": hashes, "group": group}
+            return {"hashes": hashes, "group": group, "docs": docs}
 
 
 class LeakScan(PipelineStep):
@@ -181,12 +182,14 @@ class LeakScan(PipelineStep):
         yield
 
 
-def leaking_hashes(index: dict[str, np.ndarray], found_folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(held-out sentence hashes that occur in training, every hash of a group that holds one), sorted."""
+def leaking_hashes(index: dict[str, np.ndarray], found_folder: Path) -> dict[str, np.ndarray]:
+    """Sorted hashes: `direct`, the held-out sentences that occur in training; `tainted`, every sentence
+    of a group that holds one (a candidate with one of them leaks); `linking`, the tainted sentences that
+    two or more candidates share (what makes a candidate without a direct one leak)."""
     found = np.unique(np.concatenate([np.load(f) for f in sorted(Path(found_folder).glob("[0-9]*.npy"))] + [np.zeros(0, np.int64)]))
-    direct = index["hashes"][found]
-    tainted = index["hashes"][np.isin(index["group"], index["group"][found])]
-    return direct, tainted
+    tainted = np.isin(index["group"], index["group"][found])
+    return {"direct": index["hashes"][found], "tainted": index["hashes"][tainted],
+            "linking": index["hashes"][tainted & (index["docs"] > 1)]}
 
 
 class LeakRouter(PipelineStep):
@@ -206,7 +209,7 @@ class LeakRouter(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         leaks = np.load(self.leaks_file)
-        direct, tainted = leaks["direct"], leaks["tainted"]
+        direct, tainted, linking = leaks["direct"], leaks["tainted"], leaks["linking"]
         moved = documents_writer(self.moved_folder, MOVED_FILES) if self.moved_folder else None
         try:
             for doc in data:
@@ -224,7 +227,7 @@ class LeakRouter(PipelineStep):
                     self.stat_update("leak_dropped")
                     if self.exclusion_writer is not None:
                         shared = next(s for s in sentences(doc.text, self.min_chars, self.min_words)
-                                      if len(_members(np.array([_hash(s)], np.uint64), tainted)))
+                                      if len(_members(np.array([_hash(s)], np.uint64), direct if shares else linking)))
                         doc.metadata["filter_reason"] = REASON
                         doc.metadata["leaked_sentence"] = shared
                         self.exclusion_writer.write(doc, rank)
@@ -269,9 +272,8 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
         ]
         if not ctx.run_pipeline(scan, stage=STAGE, source=f"{name}/scan", tasks=tasks):
             return {}
-        direct, tainted = leaking_hashes(index, work / "found")
         leaks_file = work / "leaks.npz"
-        np.savez(leaks_file, direct=direct, tainted=tainted)
+        np.savez(leaks_file, **leaking_hashes(index, work / "found"))
         router = LeakRouter(str(leaks_file), **lengths, moved_folder=str(curated) if cfg.heldout_leaks == "move" else None)
         if cfg.heldout_leaks == "drop":
             router = ctx.excluding(router, name)
