@@ -116,8 +116,9 @@ class HeldoutSplit(PipelineStep):
         folder.mkdir(parents=True, exist_ok=True)
         offsets = np.cumsum([0] + [len(h) for h in per_doc], dtype=np.int64)
         hashes = np.concatenate(per_doc + [np.zeros(0, np.uint64)])
-        tmp = folder / f"{rank:05d}.tmp.npz"
-        np.savez(tmp, hashes=hashes, offsets=offsets)
+        tmp = folder / f"{rank:05d}.partial"  # renamed when complete: a killed task leaves no .npz behind
+        with open(tmp, "wb") as f:
+            np.savez(f, hashes=hashes, offsets=offsets)
         tmp.replace(folder / f"{rank:05d}.npz")
 
 
@@ -175,8 +176,9 @@ class LeakScan(PipelineStep):
                 found.append(hits)
         folder = Path(self.found_folder)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f"{rank:05d}.tmp.npy"
-        np.save(tmp, np.unique(np.concatenate(found + [np.zeros(0, np.int64)])))
+        tmp = folder / f"{rank:05d}.partial"
+        with open(tmp, "wb") as f:
+            np.save(f, np.unique(np.concatenate(found + [np.zeros(0, np.int64)])))
         tmp.replace(folder / f"{rank:05d}.npy")
         return
         yield
