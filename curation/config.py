@@ -72,6 +72,11 @@ class CurationSection(Section):
     workers: int = Field(default=-1, ge=-1)  # concurrent local processes; -1: one per CPU core
     bad_records: Literal["exclude", "error"] = "exclude"
     heldout_fraction: float = Field(default=0.01, ge=0.0, lt=1.0)
+    # held-out documents sharing a sentence with training: back to training ("move") or excluded ("drop");
+    # sentences shorter than these do not count (docs/recipes.md, measured on the demo)
+    heldout_leaks: Literal["move", "drop"] = "move"
+    heldout_leak_min_chars: int = Field(default=13, ge=1)  # sentences with Chinese: characters, spaces not counted
+    heldout_leak_min_words: int = Field(default=6, ge=1)  # sentences without Chinese: words
     normalize: NormalizeSection = Field(default_factory=NormalizeSection)
     language_id: LanguageIDSection = Field(default_factory=LanguageIDSection)
     quality_zh: ChineseQualitySection = Field(default_factory=ChineseQualitySection)

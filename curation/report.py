@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from common.sources import ParallelSource
+from curation.publish import LEAK_STATS, MOVED_GLOB
 from curation.stages import StageContext, excluded_names, read_stats, stages, stat_total
 
 FORMAT_VERSION = 1
@@ -26,10 +27,10 @@ def _zero() -> dict:
     return {"docs": 0, "chars": 0, "bytes": 0}
 
 
-def measure_documents(folder: Path) -> dict:
-    """docs/chars/bytes of the `text` column of every parquet file in a documents folder."""
+def measure_documents(folder: Path, pattern: str = "*.parquet") -> dict:
+    """docs/chars/bytes of the `text` column of every parquet file (matching `pattern`) in a documents folder."""
     out = _zero()
-    for file in sorted(Path(folder).glob("*.parquet")):
+    for file in sorted(Path(folder).glob(pattern)):
         table = pq.read_table(file, columns=["text"])
         out["docs"] += table.num_rows
         if table.num_rows:
@@ -77,6 +78,8 @@ def build_report(ctx: StageContext, complete: bool = True) -> dict:
             for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir()), key=lambda p: by_step(p.name)):
                 removed[step_dir.name] = measure_excluded(step_dir)
         kept = measure_documents(ctx.workdir / "curated" / source.name)
+        moved = measure_documents(ctx.workdir / "curated" / source.name, MOVED_GLOB)
+        publish_stats = read_stats(ctx.logs_dir("publish", source.name))
         heldout = measure_documents(ctx.workdir / "heldout" / source.name)
         accounted = kept["docs"] + heldout["docs"] + sum(r["docs"] for r in removed.values())
         report["sources"][source.name] = {
@@ -86,6 +89,14 @@ def build_report(ctx: StageContext, complete: bool = True) -> dict:
             "removed": removed,
             "kept": kept,
             "heldout": heldout,
+            # held-out candidates that shared a sentence with training (directly, or with another leaking
+            # candidate): moved back into kept (counted there too) or dropped (in removed.heldout_leak)
+            "heldout_leaks": {
+                "docs": sum(stat_total(publish_stats, key) for key in LEAK_STATS),
+                "sharing_with_training": stat_total(publish_stats, LEAK_STATS[0]),
+                "moved": moved,
+                "dropped": removed.get("heldout_leak", {}).get("docs", 0),
+            },
             "balanced": (accounted == read["docs"]) if complete else None,
         }
     return report
@@ -113,12 +124,14 @@ def print_report(report: dict, console=None) -> None:
     for step in steps:
         table.add_column(f"-{step}", justify="right")
     table.add_column("held out", justify="right")
+    table.add_column("leaks moved", justify="right")
     table.add_column("kept", justify="right")
     table.add_column("kept MB", justify="right")
     for name, src in report["sources"].items():
         row = [name, f"{src['read']['docs']:,}"]
         row += [f"{src['removed'][s]['docs']:,}" if s in src["removed"] else "" for s in steps]
-        row += [f"{src['heldout']['docs']:,}", f"{src['kept']['docs']:,}", f"{src['kept']['bytes'] / 1e6:.2f}"]
+        moved = src.get("heldout_leaks", {}).get("moved", {}).get("docs", 0)
+        row += [f"{src['heldout']['docs']:,}", f"{moved:,}", f"{src['kept']['docs']:,}", f"{src['kept']['bytes'] / 1e6:.2f}"]
         if src["balanced"] is False:
             row[0] += " [red](unbalanced!)[/red]"
         table.add_row(*row)
