@@ -33,13 +33,24 @@ class LanguageIDSection(Section):
 
 
 class ParallelSection(Section):
-    min_chars: int = 2  # per side, after stripping
+    """Chinese–English pairs. Defaults measured on debian-reference zh-cn/en pairs: docs/recipes.md."""
+
+    min_chars: int = 1  # per side, without placeholders and markup (值 / value is a pair)
     max_chars: int = 2000  # per side
-    zh_lid_threshold: float = 0.4  # short sentences get lower confidence than documents
-    en_lid_threshold: float = 0.4
-    # len(en) / len(zh) in characters; Chinese carries ~3 English characters per character
-    min_length_ratio: float = 0.7
-    max_length_ratio: float = 9.0
+    # a side this short is judged by its script, not by fastText (which has no usable label for a word
+    # or two): the zh side by its Han characters, the en side by its Latin letters
+    short_zh_han: int = 20  # fewer Han characters than this
+    short_en_letters: int = 40  # fewer Latin letters than this
+    short_zh_min_han_share: float = 0.1  # Han characters / (Han characters + Latin words)
+    short_en_min_latin_share: float = 0.9  # Latin letters / all letters (and no Han, kana or hangul)
+    zh_lid_threshold: float = 0.2  # longer sides: lid.176 probability; sentences score below documents
+    en_lid_threshold: float = 0.1
+    # len(en) / len(zh) in characters; Chinese carries ~3 English characters per character. Not checked
+    # when both sides are short (描述 / description of key binding).
+    min_length_ratio: float = 1.0
+    max_length_ratio: float = 6.0
+    # one side ends a sentence (。.！？) and the other stops on a word or a comma (not for two short sides)
+    check_truncation: bool = True
     check_numbers: bool = True
     check_urls: bool = True
     drop_duplicate_pairs: bool = True
