@@ -45,10 +45,12 @@ class ParallelSection(Section):
     short_en_min_latin_share: float = 0.9  # Latin letters / all letters (and no Han, kana or hangul)
     zh_lid_threshold: float = 0.2  # longer sides: lid.176 probability; sentences score below documents
     en_lid_threshold: float = 0.1
-    # len(en) / len(zh) in characters; Chinese carries ~3 English characters per character. Not checked
-    # when both sides are short (描述 / description of key binding).
+    # len(en) / len(zh) in characters, without placeholders and markup; Chinese carries ~3 English
+    # characters per character
     min_length_ratio: float = 1.0
     max_length_ratio: float = 6.0
+    # both sides short: only the lower bound, lower (描述 / description of key binding is 13)
+    short_min_length_ratio: float = 0.6
     # one side ends a sentence (。.！？) and the other stops on a word or a comma (not for two short sides)
     check_truncation: bool = True
     check_numbers: bool = True
@@ -69,6 +71,12 @@ class InstructSection(Section):
     min_cut_letters: int = 2
     # a last paragraph with this many finished sentences that then stops on a word was cut (0: off)
     min_sentences_before_cut: int = 1
+    # the last answer is a stub below this many characters (spaces not counted); a one-character answer
+    # that is a digit, a Chinese yes/no (是, 对, 不, 有...) or a choice the prompt offers is kept
+    min_answer_chars: int = 2
+    # an answer repeating a paragraph (of at least repeat_min_chars) more than this is a loop (0: off)
+    max_paragraph_repeats: int = 2
+    repeat_min_chars: int = 20
     drop_duplicate_prompts: bool = True
 
 

@@ -29,7 +29,11 @@ _DANGLING = re.compile(
     re.I,
 )
 # Chinese words that never end a sentence: conjunctions and prepositions waiting for their object
-_ZH_DANGLING = re.compile(r"(?:和|与|及|或|以及|或者|如果|因为|所以|但是|而且|并且|把|被|对于|关于|例如|比如|包括|通过)\s*$")
+_ZH_DANGLING = re.compile(
+    r"(?:和|与|及|或|以及|或者|如果|因为|所以|但是|而且|并且|把|被|对于|关于|例如|比如|包括|通过|(?<![现存正所实自内])在)\s*$"
+)
+# a one-character answer that is one: a digit, yes/no in Chinese (is, right, no, have, can, will, fine)
+_ONE_CHARACTER_ANSWER = re.compile(r"[0-9０-９是对不否有没能会行好错]")
 _LAST_LATIN_WORD = re.compile(r"([A-Za-z]+)\s*$")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 # the end of a prose sentence: a letter or a Han character (a path, command, URL or number may end
@@ -41,6 +45,28 @@ _PROSE_TAIL = re.compile(f"(?:^|\\s)(?:[A-Za-z]+|[^\\s]*[{HAN}])\\s*$")
 _CODE_LIKE = re.compile(r"[/_=$<>|`{}\\]|(?:^|\s)--?\w")
 # a lone lowercase letter other than "a" ends no English sentence ("Imagine you are i")
 _LONE_LETTER = re.compile(r"(?:^|\s)[b-z]\s*$")
+
+
+def stub(answer: str, prompt: str, min_chars: int) -> bool:
+    """An answer shorter than `min_chars` (not counting spaces) is the start of one ("Y", "当"), unless
+    a one-character answer is a digit, a Chinese yes or no, or a letter the prompt offers as a choice
+    ("B" to "A) 3 B) 4")."""
+    text = "".join(answer.split())
+    if len(text) >= min_chars:
+        return False
+    if len(text) == 1 and (_ONE_CHARACTER_ANSWER.fullmatch(text) or re.search(rf"(?:^|[\s(（]){re.escape(text)}[).:：）]", prompt)):
+        return False
+    return True
+
+
+def repeated_paragraph(answer: str, min_chars: int, max_repeats: int) -> bool:
+    """A paragraph of at least `min_chars` characters occurs more than `max_repeats` times: a loop."""
+    counts: dict[str, int] = {}
+    for paragraph in answer.split("\n\n"):
+        paragraph = paragraph.strip()
+        if len(paragraph) >= min_chars:
+            counts[paragraph] = counts.get(paragraph, 0) + 1
+    return any(n > max_repeats for n in counts.values())
 
 
 def _unclosed(text: str) -> str | None:
@@ -92,7 +118,7 @@ def looks_truncated(answer: str, config: InstructSection | None = None, conversa
 
 
 class InstructionFilter(BaseFilter):
-    """Schema checks, empty or truncated answers, overlong conversations, duplicate prompts."""
+    """Schema checks, empty, looping or truncated answers, overlong conversations, duplicate prompts."""
 
     name = "💬 Instructions"
     excluded_name = "instruct"
@@ -112,6 +138,12 @@ class InstructionFilter(BaseFilter):
             return False, "empty_prompt"
         if any(not any(c.isalnum() for c in m["content"]) for m in answers):
             return False, "empty_answer"  # nothing but spaces and punctuation
+        if stub(answers[-1]["content"], users[-1]["content"], self.config.min_answer_chars):
+            return False, "empty_answer"
+        if self.config.max_paragraph_repeats and any(
+            repeated_paragraph(m["content"], self.config.repeat_min_chars, self.config.max_paragraph_repeats) for m in answers
+        ):
+            return False, "repeated_answer"
         if messages[-1]["role"] != "assistant":
             return False, "ends_without_answer"
         if sum(len(m["content"]) for m in messages) > self.config.max_chars:

@@ -181,10 +181,12 @@ class ParallelPairFilter(BaseFilter):
             doc.metadata["lid_en"] = round(en_score, 4)
             if en_score < c.en_lid_threshold or has_han(en_plain):
                 return False, "en_side_not_english"
-        if not (zh_short and en_short):
-            ratio = len(en_plain) / len(zh_plain)
-            if not c.min_length_ratio <= ratio <= c.max_length_ratio:
+        ratio = len(en_plain) / len(zh_plain)
+        if zh_short and en_short:  # 描述 / description of key binding: only a much shorter en side
+            if ratio < c.short_min_length_ratio:
                 return False, "length_ratio"
+        elif not c.min_length_ratio <= ratio <= c.max_length_ratio:
+            return False, "length_ratio"
         if c.check_truncation and not (zh_short and en_short) and one_side_cut(zh_plain, en_plain):
             return False, "truncated_side"
         if c.check_numbers and not numbers_agree(zh_plain, en_plain):
