@@ -25,7 +25,7 @@ _SENTENCE_END = re.compile(r"[。！？…]|[.!?](?=[\s\"'”’)）\]」』]|$)
 _ENDS_SENTENCE = re.compile(r"""(?:[。！？!?…:：;；.]|\.\.\.)[\s"'”’)）\]」』*_`~>]*$""")
 # a clause that goes on: a comma, a hyphen or a word that never ends an English sentence
 _DANGLING = re.compile(
-    r"(?:[,，、\-–—(（\[{“]|\b(?:the|a|an|and|or|of|to|with|from|by|than|because|but|your|its|their|our|my|whose)\b)\s*$",
+    r"(?:[,，、\-–—(（\[{“]|\b(?:the|a|an|and|or|of|to|with|from|by|than|because|but|your|its|their|our|my|whose|is|are|was|were)\b)\s*$",
     re.I,
 )
 # Chinese words that never end a sentence: conjunctions and prepositions waiting for their object
@@ -43,6 +43,8 @@ _PROSE_TAIL = re.compile(f"(?:^|\\s)(?:[A-Za-z]+|[^\\s]*[{HAN}])\\s*$")
 
 # a paragraph of code or a command line, which ends without punctuation: paths, options, variables
 _CODE_LIKE = re.compile(r"[/_=$<>|`{}\\]|(?:^|\s)--?\w")
+# a letter's sign-off: a short last line (a name, a date) after a line that ends a sentence
+_SIGN_OFF = re.compile(r"[。！？!?.][\"'”’)）]*\s*\n[^\n]{1,8}$")
 # a lone lowercase letter other than "a" ends no English sentence ("Imagine you are i")
 _LONE_LETTER = re.compile(r"(?:^|\s)[b-z]\s*$")
 
@@ -108,6 +110,7 @@ def truncation(answer: str, conversation: str, config: InstructSection) -> str |
         and len(_SENTENCE_END.findall(text)) >= config.min_sentences_before_cut
         and _PROSE_TAIL.search(paragraph)
         and not _CODE_LIKE.search(paragraph)
+        and not _SIGN_OFF.search(text)
     ):
         return "stops mid-sentence"
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from decimal import Decimal
 
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
@@ -79,17 +80,28 @@ def plain(text: str) -> str:
     return _SPACES.sub(" ", "".join(parts)).strip()
 
 
+# a number with a word for its magnitude: 6600万 / 66 million are both 66000000
+_MAGNITUDE = re.compile(r"(?<![\d.,])(\d+(?:\.\d+)?)\s*(万|亿|thousand\b|million\b|billion\b)", re.I)
+_MAGNITUDES = {"万": 10**4, "亿": 10**8, "thousand": 10**3, "million": 10**6, "billion": 10**9}
+
+
+def _scaled(match: re.Match) -> str:
+    value = Decimal(match.group(1)) * _MAGNITUDES[match.group(2).lower()]
+    return f"{value.normalize():f} "
+
+
 def numbers(text: str) -> set[str]:
-    """Arabic numbers in a text, normalised (full-width digits, thousands separators); not in URLs or words."""
-    found = _NUMBER.findall(_URL.sub(" ", text.translate(_FULLWIDTH_DIGITS)))
-    return {n.replace(",", "").rstrip(".") for n in found}
+    """Arabic numbers in a text, normalised (full-width digits, thousands separators, 万/亿/million);
+    not in URLs or words."""
+    text = _MAGNITUDE.sub(_scaled, _URL.sub(" ", text.translate(_FULLWIDTH_DIGITS)).replace(",000", "000"))
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
 
 
 def numbers_agree(zh: str, en: str) -> bool:
     """Each number of one side is on the other: as a number, as digits inside a word (版本 3 / v3,
     9 / 9th) or, up to 12, as a word (2 / 两, 2 / two, 4 月 / April)."""
-    zh, en = zh.translate(_FULLWIDTH_DIGITS), en.translate(_FULLWIDTH_DIGITS)
     zh_numbers, en_numbers = numbers(zh), numbers(en)
+    zh, en = zh.translate(_FULLWIDTH_DIGITS), en.translate(_FULLWIDTH_DIGITS)
     zh_digits, en_digits = set(_DIGITS.findall(zh)) | zh_numbers, set(_DIGITS.findall(en)) | en_numbers
     en_words = {w.lower() for w in _LATIN_WORD.findall(en)}
     for n in zh_numbers - en_digits:

@@ -99,6 +99,7 @@ def test_plain_takes_out_placeholders_markup_entities_and_accelerators():
 def test_numbers_may_be_words_or_inside_words_on_the_other_side():
     assert numbers_agree("双向远程同步", "2-way remote synchronization")
     assert numbers_agree("版本 3", "v3")
+    assert numbers_agree("恐龙在大约6600万年前灭绝。", "Dinosaurs died out about 66 million years ago.")
     assert not numbers_agree("我有3个苹果。", "I have 5 apples.")
 
 
@@ -212,6 +213,8 @@ def answer_decision(answer: str, prompt: str = "Why?", config: InstructSection |
         ("How do I hold a package?", "With aptitude:\n\naptitude hold package_name\n\nand remove the hold with\n\naptitude unhold package_name"),
         ("How do I list packages?", "Run:\n\n```\ndpkg --list 'foo*'\n```"),
         ("Give the command.", "dpkg --status packagename"),
+        ("写一张请假条。", "王经理：\n您好！我因身体不适，需要在明天请假一天。如有紧急事情，可以随时给我打电话。\n谢谢！\n张明"),
+        ("Write a haiku about the sea.", "Grey waves fold and break\nsalt wind combs the empty shore\ngulls argue the tide"),
         ("What about rpm?", "There are ports of this tool to other package managers, like Red Hat package manager, also known as rpm"),
     ],
 )
