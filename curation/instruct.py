@@ -41,8 +41,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _PROSE_TAIL = re.compile(f"(?:^|\\s)(?:[A-Za-z]+|[^\\s]*[{HAN}])\\s*$")
 
 
-# a paragraph of code or a command line, which ends without punctuation: paths, options, variables
-_CODE_LIKE = re.compile(r"[/_=$<>|`{}\\]|(?:^|\s)--?\w")
+# a command line or code, which ends without punctuation: an option anywhere, or a last word with a
+# path, variable or code character ("dpkg --status foo", "kept in /etc/papersize")
+_CODE_LIKE = re.compile(r"(?:^|\s)--?\w|[/_=$<>|`{}\\]\S*\s*$")
 # a letter's sign-off: a short last line (a name, a date) after a line that ends a sentence
 _SIGN_OFF = re.compile(r"[。！？!?.][\"'”’)）]*\s*\n[^\n]{1,8}$")
 # a lone lowercase letter other than "a" ends no English sentence ("Imagine you are i")
@@ -83,7 +84,7 @@ def truncation(answer: str, conversation: str, config: InstructSection) -> str |
     """Why `answer` (the last one) looks cut off, or None. Signs, in order: an unclosed code fence;
     a length at a usual limit; an unclosed bracket or quote; a clause that goes on (comma, "the");
     the last word is the start of a longer word of the conversation (cut mid-word: "unsta" /
-    "unstable"); the answer has finished sentences, then its last paragraph, prose rather than a
+    "unstable"); the answer has finished sentences, then its last line, prose rather than a
     command or path, stops on a word. A single sentence without a final period is complete."""
     if len(_FENCE.findall(answer)) % 2 == 1:
         return "unclosed code fence"
@@ -104,12 +105,12 @@ def truncation(answer: str, conversation: str, config: InstructSection) -> str |
         extended = any(len(w) >= len(fragment) + config.min_cut_letters and w.startswith(fragment) for w in words)
         if extended and not whole:
             return "cut mid-word"
-    paragraph = text.rsplit("\n\n", 1)[-1]
+    line = text.rsplit("\n", 1)[-1]
     if (
         config.min_sentences_before_cut
         and len(_SENTENCE_END.findall(text)) >= config.min_sentences_before_cut
-        and _PROSE_TAIL.search(paragraph)
-        and not _CODE_LIKE.search(paragraph)
+        and _PROSE_TAIL.search(line)
+        and not _CODE_LIKE.search(line)
         and not _SIGN_OFF.search(text)
     ):
         return "stops mid-sentence"
