@@ -59,17 +59,19 @@ class ParallelSection(Section):
 
 
 class InstructSection(Section):
-    """Instruction data. Truncation defaults measured on debian-faq questions and answers: docs/recipes.md."""
+    """Instruction data. Defaults measured on debian-faq questions and answers: docs/recipes.md."""
 
     max_chars: int = 8000  # whole conversation
     drop_truncated: bool = True  # the last answer shows a sign of a cut (curation.instruct.truncation)
     # answer lengths (characters, or UTF-8 bytes) at which generators and scrapers stop; an answer of
     # exactly this length that does not end a sentence was cut there
-    length_limits: list[int] = Field(default_factory=lambda: [256, 500, 512, 1000, 1024, 2000, 2048, 4000, 4096, 8192])
-    check_brackets: bool = True  # an unclosed ( [ { （ 【 《 「 『 “ at the end (outside `inline code`)
+    length_limits: list[int] = Field(
+        default_factory=lambda: [256, 500, 512, 1000, 1024, 2000, 2048, 4000, 4096, 8192]
+    )
+    check_brackets: bool = True  # an unclosed ( [ { （ 【 《 「 『 “ (outside `inline code`)
     # cut mid-word: the last word is a longer word of the conversation missing this many letters or more
     min_cut_letters: int = 2
-    # a last paragraph with this many finished sentences that then stops on a word was cut (0: off)
+    # an answer with this many finished sentences whose last line then stops on a word was cut (0: off)
     min_sentences_before_cut: int = 1
     # the last answer is a stub below this many characters (spaces not counted); a one-character answer
     # that is a digit, a Chinese yes/no (是, 对, 不, 有...) or a choice the prompt offers is kept

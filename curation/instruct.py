@@ -57,7 +57,10 @@ def stub(answer: str, prompt: str, min_chars: int) -> bool:
     text = "".join(answer.split())
     if len(text) >= min_chars:
         return False
-    if len(text) == 1 and (_ONE_CHARACTER_ANSWER.fullmatch(text) or re.search(rf"(?:^|[\s(（]){re.escape(text)}[).:：）]", prompt)):
+    if len(text) == 1 and (
+        _ONE_CHARACTER_ANSWER.fullmatch(text)
+        or re.search(rf"(?:^|[\s(（]){re.escape(text)}[).:：）]", prompt)
+    ):
         return False
     return True
 
@@ -102,7 +105,9 @@ def truncation(answer: str, conversation: str, config: InstructSection) -> str |
         fragment = last.group(1).lower()
         words = [w.lower() for w in _LATIN_WORD.findall(conversation)]
         whole = words.count(fragment) > 1 if conversation.endswith(text) else fragment in words
-        extended = any(len(w) >= len(fragment) + config.min_cut_letters and w.startswith(fragment) for w in words)
+        extended = any(
+            len(w) >= len(fragment) + config.min_cut_letters and w.startswith(fragment) for w in words
+        )
         if extended and not whole:
             return "cut mid-word"
     line = text.rsplit("\n", 1)[-1]
@@ -145,7 +150,8 @@ class InstructionFilter(BaseFilter):
         if stub(answers[-1]["content"], users[-1]["content"], self.config.min_answer_chars):
             return False, "empty_answer"
         if self.config.max_paragraph_repeats and any(
-            repeated_paragraph(m["content"], self.config.repeat_min_chars, self.config.max_paragraph_repeats) for m in answers
+            repeated_paragraph(m["content"], self.config.repeat_min_chars, self.config.max_paragraph_repeats)
+            for m in answers
         ):
             return False, "repeated_answer"
         if messages[-1]["role"] != "assistant":

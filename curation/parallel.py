@@ -29,7 +29,21 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 # a number, unless it is part of a word (I18N, x86, mp3) or an ordinal (2nd, 4th: 第二, 第四)
 _NUMBER = re.compile(r"(?<![A-Za-z\d.,])\d+(?:[.,]\d+)*(?!\d|[.,]\d|st\b|nd\b|rd\b|th\b)")
 # small numbers a translation often writes as a word ("squash the last 2 commits" / "压缩最后两个提交")
-_ZH_NUMERALS = {0: "零〇", 1: "一单", 2: "二两双", 3: "三", 4: "四", 5: "五", 6: "六", 7: "七", 8: "八", 9: "九", 10: "十", 11: "十", 12: "十"}
+_ZH_NUMERALS = {
+    0: "零〇",
+    1: "一单",
+    2: "二两双",
+    3: "三",
+    4: "四",
+    5: "五",
+    6: "六",
+    7: "七",
+    8: "八",
+    9: "九",
+    10: "十",
+    11: "十",
+    12: "十",
+}
 _EN_NUMERALS = (
     "zero|no|none", "one|a|an|single|once|first|january", "two|twice|both|double|pair|second|february",
     "three|third|march", "four|fourth|april", "five|fifth|may", "six|sixth|june", "seven|seventh|july",
@@ -105,7 +119,9 @@ def numbers_agree(zh: str, en: str) -> bool:
     zh_digits, en_digits = set(_DIGITS.findall(zh)) | zh_numbers, set(_DIGITS.findall(en)) | en_numbers
     en_words = {w.lower() for w in _LATIN_WORD.findall(en)}
     for n in zh_numbers - en_digits:
-        if not (n.isdigit() and int(n) < len(_EN_NUMERALS) and en_words & set(_EN_NUMERALS[int(n)].split("|"))):
+        if not (
+            n.isdigit() and int(n) < len(_EN_NUMERALS) and en_words & set(_EN_NUMERALS[int(n)].split("|"))
+        ):
             return False
     for n in en_numbers - zh_digits:
         if not (n.isdigit() and int(n) in _ZH_NUMERALS and any(c in zh for c in _ZH_NUMERALS[int(n)])):
@@ -172,7 +188,10 @@ class ParallelPairFilter(BaseFilter):
             return False, "too_short"  # also a side that is nothing but placeholders and markup
         if zh_plain.casefold() == en_plain.casefold():
             return False, "identical_sides"
-        if zh_plain in en_plain or (en_plain in zh_plain and (not _LATIN.search(en_plain) or not has_han(zh_plain.replace(en_plain, "")))):
+        if zh_plain in en_plain or (
+            en_plain in zh_plain
+            and (not _LATIN.search(en_plain) or not has_han(zh_plain.replace(en_plain, "")))
+        ):
             # "umask值" / "umask" is a translation: the zh side adds Chinese to the English it contains
             return False, "copied_side"
         zh_short = han_count(zh_plain) < c.short_zh_han

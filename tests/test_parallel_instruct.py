@@ -23,7 +23,9 @@ from curation.parallel import ParallelPairFilter, numbers_agree, plain
 
 
 def pair_decision(zh: str, en: str, config: ParallelSection | None = None) -> str:
-    result = ParallelPairFilter(config or ParallelSection()).filter(Document(text="", id="p", metadata={"zh": zh, "en": en}))
+    result = ParallelPairFilter(config or ParallelSection()).filter(
+        Document(text="", id="p", metadata={"zh": zh, "en": en})
+    )
     return "kept" if result is True else result[1]
 
 
@@ -35,9 +37,17 @@ def test_language_scores_are_what_fasttext_own_predict_gives(monkeypatch):
     ours must give its numbers. Its only NumPy 2 problem (np.array(copy=False)) is shimmed here."""
     import fasttext.FastText as fasttext_module
 
-    monkeypatch.setattr(fasttext_module, "np", SimpleNamespace(array=lambda values, copy=None: np.asarray(values)))
+    monkeypatch.setattr(
+        fasttext_module, "np", SimpleNamespace(array=lambda values, copy=None: np.asarray(values))
+    )
     lid = OfflineLID176(k=5)
-    for text in ["认证", "检测到死锁", "Deadlock detected", "Save the file before closing it.", "第一行\n第二行 second line"]:
+    for text in [
+        "认证",
+        "检测到死锁",
+        "Deadlock detected",
+        "Save the file before closing it.",
+        "第一行\n第二行 second line",
+    ]:
         labels, probs = lid.model.predict(text.replace("\n", " "), k=5)
         expected = {label.removeprefix("__label__"): float(p) for label, p in zip(labels, probs, strict=True)}
         assert lid.scores(text) == pytest.approx(expected)
@@ -77,8 +87,14 @@ SENTENCE_PAIRS = [
         'Each suite of the Debian archive has a top level "Release" file, e.g., "http://deb.debian.org/debian/dists/unstable/Release", as follows.',
     ),
     ("第 8 章 国际化和本地化", "Chapter 8. I18N and L10N"),
-    ("在 Debian 社群契约的第4条和第5条对这进行了明确的解释：", "These are precisely explained in the 4th and 5th terms of Debian Social Contract:"),
-    ("到 2021 年 4 月，许多流行的 GUI 应用程序已经被移植到了 Wayland 服务端显示协议。", "As of April 2021, many popular GUI applications have been migrated to the Wayland display server protocol."),
+    (
+        "在 Debian 社群契约的第4条和第5条对这进行了明确的解释：",
+        "These are precisely explained in the 4th and 5th terms of Debian Social Contract:",
+    ),
+    (
+        "到 2021 年 4 月，许多流行的 GUI 应用程序已经被移植到了 Wayland 服务端显示协议。",
+        "As of April 2021, many popular GUI applications have been migrated to the Wayland display server protocol.",
+    ),
 ]
 
 
@@ -114,11 +130,19 @@ def test_numbers_may_be_words_or_inside_words_on_the_other_side():
         ("%s", "%s", "too_short"),  # nothing but a placeholder
         ("Good morning everyone.", "Good morning everyone!", "zh_side_not_chinese"),
         ("ファイルを開く", "Open File", "zh_side_not_chinese"),  # Japanese, not Chinese
-        ("Debian security FAQ。", "Debian security FAQ.", "zh_side_not_chinese"),  # untranslated but for the 。
+        (
+            "Debian security FAQ。",
+            "Debian security FAQ.",
+            "zh_side_not_chinese",
+        ),  # untranslated but for the 。
         ("认证", "认证失败", "copied_side"),
         ("同上", ", ,", "en_side_not_english"),
         ("软件包", "Пакет", "en_side_not_english"),  # Cyrillic
-        ("今天我们学习新课文。", "Nous apprenons une nouvelle leçon aujourd'hui, mes amis, avec plaisir.", "en_side_not_english"),
+        (
+            "今天我们学习新课文。",
+            "Nous apprenons une nouvelle leçon aujourd'hui, mes amis, avec plaisir.",
+            "en_side_not_english",
+        ),
         (
             "今天我们来学习一篇非常长而且非常有意思的新课文，大家要认真听讲，下课以后还要写一篇读后感。",
             "It is short.",
@@ -177,7 +201,10 @@ TEMPLATES = [
     ("已删除 {P} 个项目，共 3 个", "Deleted {P} of 3 items"),
     ("{P} 的属性", "Properties of {P}"),
     ("正在下载 {P}……", "Downloading {P}…"),
-    ("用户 {P} 不存在。请检查用户名后重试。", "The user {P} does not exist. Check the user name and try again."),
+    (
+        "用户 {P} 不存在。请检查用户名后重试。",
+        "The user {P} does not exist. Check the user name and try again.",
+    ),
     ("{P}", "{P} seconds"),
     ("图层 {P}", "Layer {P}"),
     ("检测到死锁：{P}", "Deadlock detected: {P}"),
@@ -197,7 +224,9 @@ def test_placeholder_style_never_changes_the_decision(template, style_a, style_b
 
 def answer_decision(answer: str, prompt: str = "Why?", config: InstructSection | None = None) -> str:
     messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
-    result = InstructionFilter(config or InstructSection()).filter(Document(text="", id="c", metadata={"messages": messages}))
+    result = InstructionFilter(config or InstructSection()).filter(
+        Document(text="", id="c", metadata={"messages": messages})
+    )
     return "kept" if result is True else result[1]
 
 
@@ -207,15 +236,36 @@ def answer_decision(answer: str, prompt: str = "Why?", config: InstructSection |
         ("What is the capital of France?", "Paris"),
         ("Is unstable newer than stable?", "是的"),
         ("Which answer is right? A) 3 B) 4", "B"),
-        ("How do I hold back a package?", "There are three ways of holding back packages, with dpkg, apt or aptitude"),
-        ("What is Debian GNU/Linux?", "Debian GNU/Linux 是 Linux 操作系统的一个发行版，以及其上运行的无数软件包"),
-        ("Where is the paper size kept?", "Install libpaper1. This setting will be kept in the file /etc/papersize"),
-        ("How do I hold a package?", "With aptitude:\n\naptitude hold package_name\n\nand remove the hold with\n\naptitude unhold package_name"),
+        (
+            "How do I hold back a package?",
+            "There are three ways of holding back packages, with dpkg, apt or aptitude",
+        ),
+        (
+            "What is Debian GNU/Linux?",
+            "Debian GNU/Linux 是 Linux 操作系统的一个发行版，以及其上运行的无数软件包",
+        ),
+        (
+            "Where is the paper size kept?",
+            "Install libpaper1. This setting will be kept in the file /etc/papersize",
+        ),
+        (
+            "How do I hold a package?",
+            "With aptitude:\n\naptitude hold package_name\n\nand remove the hold with\n\naptitude unhold package_name",
+        ),
         ("How do I list packages?", "Run:\n\n```\ndpkg --list 'foo*'\n```"),
         ("Give the command.", "dpkg --status packagename"),
-        ("写一张请假条。", "王经理：\n您好！我因身体不适，需要在明天请假一天。如有紧急事情，可以随时给我打电话。\n谢谢！\n张明"),
-        ("Write a haiku about the sea.", "Grey waves fold and break\nsalt wind combs the empty shore\ngulls argue the tide"),
-        ("What about rpm?", "There are ports of this tool to other package managers, like Red Hat package manager, also known as rpm"),
+        (
+            "写一张请假条。",
+            "王经理：\n您好！我因身体不适，需要在明天请假一天。如有紧急事情，可以随时给我打电话。\n谢谢！\n张明",
+        ),
+        (
+            "Write a haiku about the sea.",
+            "Grey waves fold and break\nsalt wind combs the empty shore\ngulls argue the tide",
+        ),
+        (
+            "What about rpm?",
+            "There are ports of this tool to other package managers, like Red Hat package manager, also known as rpm",
+        ),
     ],
 )
 def test_complete_answers_without_a_final_period_are_kept(prompt, answer):
@@ -230,11 +280,23 @@ def test_complete_answers_without_a_final_period_are_kept(prompt, answer):
         ("区别是什么？", "Debian 政策（Debian Policy）要求这类符号链接（到 libf", "unclosed （）"),
         ("How do I start?", "Read the New Maintainers' Guide, available in the", "stops mid-clause"),
         ("为什么？", "这些软件包没有任何已知的严重缺陷，并且", "stops mid-clause"),
-        ("Which directory has the non-free packages?", "stable/non-free/: This directory contains pa", "cut mid-word"),
-        ("What is unstable?", "Packages in stable are well tested. Packages in unstable are the newest, but the", "stops mid-clause"),
+        (
+            "Which directory has the non-free packages?",
+            "stable/non-free/: This directory contains pa",
+            "cut mid-word",
+        ),
+        (
+            "What is unstable?",
+            "Packages in stable are well tested. Packages in unstable are the newest, but the",
+            "stops mid-clause",
+        ),
         ("What is Debian?", "Deb", "cut mid-word"),
         ("Why?", "Consider the following situation:\n\nImagine you are i", "stops mid-clause"),
-        ("为什么？", "stable 中的软件包版本非常陈旧。然而，它们已经经过了反复测试。可以十分有信心地说，这些软件包没有任何已知的严重", "stops mid-sentence"),
+        (
+            "为什么？",
+            "stable 中的软件包版本非常陈旧。然而，它们已经经过了反复测试。可以十分有信心地说，这些软件包没有任何已知的严重",
+            "stops mid-sentence",
+        ),
     ],
 )
 def test_cut_answers_are_removed(prompt, answer, why):
@@ -277,8 +339,16 @@ def test_an_answer_repeating_a_paragraph_is_a_loop():
     paragraph = "Debian GNU/Linux is a particular distribution of the Linux operating system."
     assert answer_decision("\n\n".join([paragraph] * 6)) == "repeated_answer"
     assert answer_decision("\n\n".join([paragraph] * 2)) == "kept"
-    assert answer_decision("\n\n".join([paragraph] * 6), config=InstructSection(max_paragraph_repeats=0)) == "kept"
-    assert answer_decision("aptitude hold foo\n\nor\n\ndpkg hold foo\n\nor\n\napt-mark hold foo\n\nor\n\nedit it.") == "kept"
+    assert (
+        answer_decision("\n\n".join([paragraph] * 6), config=InstructSection(max_paragraph_repeats=0))
+        == "kept"
+    )
+    assert (
+        answer_decision(
+            "aptitude hold foo\n\nor\n\ndpkg hold foo\n\nor\n\napt-mark hold foo\n\nor\n\nedit it."
+        )
+        == "kept"
+    )
 
 
 @settings(max_examples=80, deadline=None)
@@ -291,6 +361,7 @@ def test_an_answer_ending_a_sentence_is_never_cut_and_spaces_after_it_change_not
 
 
 # --- the labelled real text, when the realtext build exists ----------------------------------
+
 
 def _labelled(name: str) -> list[dict]:
     try:
@@ -308,10 +379,19 @@ def _labelled(name: str) -> list[dict]:
 def test_labelled_pairs_good_kept_and_junk_removed():
     items = _labelled("pairs")
     keep = ParallelPairFilter(ParallelSection(drop_duplicate_pairs=False))
-    decided = [(item, keep.filter(Document(text="", id=item["id"], metadata={"zh": item["zh"], "en": item["en"]})) is True) for item in items]
+    decided = [
+        (
+            item,
+            keep.filter(Document(text="", id=item["id"], metadata={"zh": item["zh"], "en": item["en"]}))
+            is True,
+        )
+        for item in items
+    ]
     good = [kept for item, kept in decided if item["label"] == "good"]
     junk = [kept for item, kept in decided if item["label"] == "junk"]
-    assert sum(good) >= 0.95 * len(good), json.dumps([i["id"] for i, k in decided if i["label"] == "good" and not k][:20])
+    assert sum(good) >= 0.95 * len(good), json.dumps(
+        [i["id"] for i, k in decided if i["label"] == "good" and not k][:20]
+    )
     assert len(junk) - sum(junk) >= 0.8 * len(junk)
 
 
@@ -319,5 +399,9 @@ def test_labelled_instructions_good_kept():
     items = _labelled("instruct")
     keep = InstructionFilter(InstructSection(drop_duplicate_prompts=False))
     good = [item for item in items if item["label"] == "good"]
-    kept = [item for item in good if keep.filter(Document(text="", id=item["id"], metadata={"messages": item["messages"]})) is True]
+    kept = [
+        item
+        for item in good
+        if keep.filter(Document(text="", id=item["id"], metadata={"messages": item["messages"]})) is True
+    ]
     assert len(kept) >= 0.95 * len(good)
