@@ -70,7 +70,9 @@ _SPACES = re.compile(r"\s+")
 
 # a sentence's end: final punctuation, then maybe closing quotes and brackets; a cut: a word or a comma
 _SENTENCE_END = re.compile(r"[。.！!？?][”\"’')）\]」』]*$")
-_CUT = re.compile(r"[\w,，、-]$")
+_EN_CUT = re.compile(r"[\w,，、-]$")
+# a Chinese list item or caption often drops the 。 its English has: only a comma is a cut there
+_ZH_CUT = re.compile(r"[,，、]$")
 _KANA_HANGUL = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -130,10 +132,11 @@ def numbers_agree(zh: str, en: str) -> bool:
 
 
 def one_side_cut(zh: str, en: str) -> bool:
-    """One side ends a sentence (。 . ！ ？, maybe then quotes or brackets), the other stops on a word or a
-    comma: it was cut. (A side ending in "…", ":" or a bracket may end either way.)"""
+    """One side ends a sentence (。 . ！ ？, maybe then quotes or brackets), the other was cut: the en side
+    stops on a word or a comma, the zh side on a comma (Chinese list items often drop the 。 their English
+    has). A side ending in "…", ":" or a bracket may end either way."""
     return bool(
-        (_SENTENCE_END.search(zh) and _CUT.search(en)) or (_SENTENCE_END.search(en) and _CUT.search(zh))
+        (_SENTENCE_END.search(zh) and _EN_CUT.search(en)) or (_SENTENCE_END.search(en) and _ZH_CUT.search(zh))
     )
 
 
