@@ -83,10 +83,11 @@ def _unclosed(text: str) -> str | None:
     return None
 
 
-def truncation(answer: str, conversation: str, config: InstructSection) -> str | None:
-    """Why `answer` (the last one) looks cut off, or None. Signs, in order: an unclosed code fence;
+def truncation(answer: str, context: str, config: InstructSection) -> str | None:
+    """Why `answer` (the last one) looks cut off, or None; `context` is the conversation's other turns.
+    Signs, in order: an unclosed code fence;
     a length at a usual limit; an unclosed bracket or quote; a clause that goes on (comma, "the");
-    the last word is the start of a longer word of the conversation (cut mid-word: "unsta" /
+    the last word is the start of a longer word of the conversation, and not a word of it itself (cut mid-word: "unsta" /
     "unstable"); the answer has finished sentences, then its last line, prose rather than a
     command or path, stops on a word. A single sentence without a final period is complete."""
     if len(_FENCE.findall(answer)) % 2 == 1:
@@ -103,8 +104,8 @@ def truncation(answer: str, conversation: str, config: InstructSection) -> str |
     # a lone letter ("B") is an answer, unless it is all there is and starts a word of the prompt
     if (last := _LAST_LATIN_WORD.search(text)) and (len(last.group(1)) >= 2 or last.group(1) == text):
         fragment = last.group(1).lower()
-        words = [w.lower() for w in _LATIN_WORD.findall(conversation)]
-        whole = words.count(fragment) > 1 if conversation.endswith(text) else fragment in words
+        words = [w.lower() for w in _LATIN_WORD.findall(f"{context}\n{text[: last.start()]}")]
+        whole = fragment in words
         extended = any(
             len(w) >= len(fragment) + config.min_cut_letters and w.startswith(fragment) for w in words
         )
@@ -122,8 +123,8 @@ def truncation(answer: str, conversation: str, config: InstructSection) -> str |
     return None
 
 
-def looks_truncated(answer: str, config: InstructSection | None = None, conversation: str = "") -> bool:
-    return truncation(answer, conversation or answer, config or InstructSection()) is not None
+def looks_truncated(answer: str, config: InstructSection | None = None, context: str = "") -> bool:
+    return truncation(answer, context, config or InstructSection()) is not None
 
 
 class InstructionFilter(BaseFilter):
@@ -159,8 +160,8 @@ class InstructionFilter(BaseFilter):
         if sum(len(m["content"]) for m in messages) > self.config.max_chars:
             return False, "overlong"
         if self.config.drop_truncated:
-            conversation = "\n".join(m["content"] for m in messages)
-            if why := truncation(answers[-1]["content"], conversation, self.config):
+            context = "\n".join(m["content"] for m in messages[:-1])
+            if why := truncation(messages[-1]["content"], context, self.config):
                 doc.metadata["truncation"] = why
                 return False, "truncated_answer"
         if self.config.drop_duplicate_prompts:

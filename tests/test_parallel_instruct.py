@@ -300,17 +300,16 @@ def test_complete_answers_without_a_final_period_are_kept(prompt, answer):
     ],
 )
 def test_cut_answers_are_removed(prompt, answer, why):
-    conversation = f"{prompt}\n{answer}"
-    assert truncation(answer, conversation, InstructSection()) == why
+    assert truncation(answer, prompt, InstructSection()) == why
     assert answer_decision(answer, prompt) == "truncated_answer"
 
 
 def test_an_answer_exactly_at_a_length_limit_without_a_sentence_end_is_cut():
     head, tail = "Debian supports these architectures: amd64, arm64, armel,", " armhf"
     answer = head + " " * (512 - len(head) - len(tail)) + tail
-    assert truncation(answer, answer, InstructSection()) == "stops at 512 characters"
-    assert truncation(answer + ".", answer, InstructSection()) is None
-    assert truncation(answer, answer, InstructSection(length_limits=[])) is None
+    assert truncation(answer, "", InstructSection()) == "stops at 512 characters"
+    assert truncation(answer + ".", "", InstructSection()) is None
+    assert truncation(answer, "", InstructSection(length_limits=[])) is None
     assert answer_decision(head + tail) == "kept"
 
 
@@ -356,8 +355,8 @@ def test_an_answer_repeating_a_paragraph_is_a_loop():
 def test_an_answer_ending_a_sentence_is_never_cut_and_spaces_after_it_change_nothing(body):
     """Final punctuation ends every sign but an unclosed code fence; trailing spaces are not a cut."""
     answer = body + "。"
-    assert truncation(answer, answer, InstructSection()) is None
-    assert truncation(answer + "  \n", answer, InstructSection()) is None
+    assert truncation(answer, "", InstructSection()) is None
+    assert truncation(answer + "  \n", "", InstructSection()) is None
 
 
 # --- the labelled real text, when the realtext build exists ----------------------------------
