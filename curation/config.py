@@ -36,21 +36,52 @@ class LanguageIDSection(Section):
 
 
 class ParallelSection(Section):
-    min_chars: int = 2  # per side, after stripping
+    """Chinese–English pairs. Defaults measured on debian-reference zh-cn/en pairs: docs/recipes.md."""
+
+    min_chars: int = 1  # per side, without placeholders and markup (值 / value is a pair)
     max_chars: int = 2000  # per side
-    zh_lid_threshold: float = 0.4  # short sentences get lower confidence than documents
-    en_lid_threshold: float = 0.4
-    # len(en) / len(zh) in characters; Chinese carries ~3 English characters per character
-    min_length_ratio: float = 0.7
-    max_length_ratio: float = 9.0
+    # a side this short is judged by its script, not by fastText (which has no usable label for a word
+    # or two): the zh side by its Han characters, the en side by its Latin letters
+    short_zh_han: int = 20  # fewer Han characters than this
+    short_en_letters: int = 40  # fewer Latin letters than this
+    short_zh_min_han_share: float = 0.1  # Han characters / (Han characters + Latin words)
+    short_en_min_latin_share: float = 0.9  # Latin letters / all letters (and no Han, kana or hangul)
+    zh_lid_threshold: float = 0.2  # longer sides: lid.176 probability; sentences score below documents
+    en_lid_threshold: float = 0.1
+    # len(en) / len(zh) in characters, without placeholders and markup; Chinese carries ~3 English
+    # characters per character
+    min_length_ratio: float = 1.0
+    max_length_ratio: float = 6.0
+    # both sides short: only the lower bound, lower (描述 / description of key binding is 13)
+    short_min_length_ratio: float = 0.6
+    # one side ends a sentence (。.！？) and the other stops on a word or a comma (not for two short sides)
+    check_truncation: bool = True
     check_numbers: bool = True
     check_urls: bool = True
     drop_duplicate_pairs: bool = True
 
 
 class InstructSection(Section):
+    """Instruction data. Defaults measured on debian-faq questions and answers: docs/recipes.md."""
+
     max_chars: int = 8000  # whole conversation
-    drop_truncated: bool = True
+    drop_truncated: bool = True  # the last answer shows a sign of a cut (curation.instruct.truncation)
+    # answer lengths (characters, or UTF-8 bytes) at which generators and scrapers stop; an answer of
+    # exactly this length that does not end a sentence was cut there
+    length_limits: list[int] = Field(
+        default_factory=lambda: [256, 500, 512, 1000, 1024, 2000, 2048, 4000, 4096, 8192]
+    )
+    check_brackets: bool = True  # an unclosed ( [ { （ 【 《 「 『 “ (outside `inline code`)
+    # cut mid-word: the last word is a longer word of the conversation missing this many letters or more
+    min_cut_letters: int = 2
+    # an answer with this many finished sentences whose last line then stops on a word was cut (0: off)
+    min_sentences_before_cut: int = 1
+    # the last answer is a stub below this many characters (spaces not counted); a one-character answer
+    # that is a digit, a Chinese yes/no (是, 对, 不, 有...) or a choice the prompt offers is kept
+    min_answer_chars: int = 2
+    # an answer repeating a paragraph (of at least repeat_min_chars) more than this is a loop (0: off)
+    max_paragraph_repeats: int = 2
+    repeat_min_chars: int = 20
     drop_duplicate_prompts: bool = True
 
 

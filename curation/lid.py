@@ -32,6 +32,11 @@ def lid176_path() -> Path:
     return path
 
 
+def one_line(text: str) -> str:
+    """`text` as fastText's `predict` hands it to the model: no inner newline, one final "\n"."""
+    return text.replace("\n", " ") + "\n"
+
+
 class OfflineLID176(FastTextLID):
     """datatrove-compatible lid.176 predictor reading the packaged model file."""
 
@@ -47,8 +52,14 @@ class OfflineLID176(FastTextLID):
         return self._model
 
     def scores(self, text: str) -> dict[str, float]:
-        """Probability of every language label (k of them) for `text`."""
-        pairs = self.model.f.predict(text.replace("\n", " "), self.k, 0.0, "strict")
+        """Probability of every language label (k of them) for `text`.
+
+        Called exactly as fastText's own `_FastText.predict` calls the C++ model: one line of text
+        ending in "\n" (the model reads that newline as the end-of-sentence token `</s>`, which it saw
+        after every training line; without it short texts score differently). The wrapper refuses a
+        "\n" inside the text, so newlines inside become spaces, which fastText splits words on too.
+        """
+        pairs = self.model.f.predict(one_line(text), self.k, 0.0, "strict")
         return {label.removeprefix("__label__"): prob for prob, label in pairs}
 
     def predict(self, doc: Document) -> tuple[tuple[str, float], dict[str, float]]:

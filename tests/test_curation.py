@@ -346,7 +346,8 @@ def test_instruction_schemas_normalise_to_the_same_messages():
         ([{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A complete answer."}], None),
         ([{"role": "user", "content": "Q?"}, {"role": "assistant", "content": " "}], "empty_answer"),
         ([{"role": "user", "content": "Q?"}], "no_user_or_assistant_turn"),
-        ([{"role": "user", "content": "Explain."}, {"role": "assistant", "content": "This answer starts well but then it is cut off in the mid"}], "truncated_answer"),
+        ([{"role": "user", "content": "Explain."}, {"role": "assistant", "content": "Packages in stable are well tested. Packages in unstable are the newest, but they might have bu"}], "truncated_answer"),
+        ([{"role": "user", "content": "Capital of France?"}, {"role": "assistant", "content": "The capital of France is Paris"}], None),
         ([{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "x" * 9000 + "."}], "overlong"),
     ],
 )
