@@ -4,10 +4,13 @@ real `dedup` stage (near dedup only, the recipe defaults unless given) and print
 
 - recall: for N real short texts, a copy with one Han character substituted (or inserted, or deleted),
   each copy in one run with all N originals: the share of copies removed as a duplicate of their original;
-- false merges: every removal in those runs that is not a planted copy of the text it names;
+- false merges: every removal in those runs of a copy or original for a text it was not made from; the
+  originals merged with each other are counted apart (real texts that are near duplicates already, such
+  as a table caption with and without its "表 12.8." label);
 - template pairs: pairs of DISTINCT real texts that share a template (common prefix + suffix at least half
-  of the shorter text, at least 2 edits apart: "打开文件对话框" / "保存文件对话框"), all in one run: how many
-  pairs were merged (any is a false merge);
+  of the shorter text, at least 2 edits apart, neither the other with a label or clause added before or
+  after it: "打开文件对话框" / "保存文件对话框"), all in one run: how many pairs were merged (any is a false
+  merge), and every removal in that run with what it names;
 - real pairs one edit apart (e.g. "第三章" / "第四章" headings): merged by design at the short-text line,
   counted and shown so the line is visible.
 
@@ -100,6 +103,11 @@ def edits(a: str, b: str) -> int:
     return prev[-1]
 
 
+def contains(longer: str, shorter: str) -> bool:
+    """Whether `longer` is `shorter` with characters added before or after it (a label, a clause)."""
+    return shorter in longer
+
+
 def one_change(text: str, kind: str, rng: random.Random, pool: list[str]) -> str:
     """`text` with one Han character substituted by another, one inserted after a Han character, or one deleted."""
     positions = [i for i, ch in enumerate(text) if HAN.match(ch)]
@@ -114,8 +122,8 @@ def one_change(text: str, kind: str, rng: random.Random, pool: list[str]) -> str
 
 def template_pairs(texts: list[str], limit: int, rng: random.Random) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Pairs of distinct real texts sharing a template: a common prefix and suffix (on normalised text)
-    covering at least half of the shorter one, and a different middle in both (a word replaced, not a
-    label or word added: "表 2.5. X" / "X" is a near duplicate, not a template pair). Returns (pairs at least 2 edits apart, pairs 1 edit apart)."""
+    covering at least half of the shorter one, neither the other with characters added before or after it
+    ("表 2.5. X" / "X" is a near duplicate, not a template pair; a word added inside is another text). Returns (pairs at least 2 edits apart, pairs 1 edit apart)."""
     from curation.dedup.shingles import normalize
 
     norm = {t: normalize(t, "chars") for t in texts}
@@ -135,7 +143,7 @@ def template_pairs(texts: list[str], limit: int, rng: random.Random) -> tuple[li
                 prefix = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), min(len(a), len(b)))
                 suffix = next((k for k in range(min(len(a), len(b)) - prefix) if a[-1 - k] != b[-1 - k]),
                               min(len(a), len(b)) - prefix)
-                if prefix + suffix < 0.5 * min(len(a), len(b)) or prefix + suffix >= min(len(a), len(b)):
+                if prefix + suffix < 0.5 * min(len(a), len(b)) or contains(a, b) or contains(b, a):
                     continue  # too little shared, or one is the other with something added (a label, a word)
                 pair = tuple(sorted((members[x], members[y])))
                 (near if edits(a, b) == 1 else far).add(pair)
@@ -192,8 +200,8 @@ def main() -> None:
     lengths = sorted(len(t) for t in sample)
     print(f"{len(texts)} distinct real short texts (10-49 normalised characters); sample of {len(sample)}, "
           f"length median {lengths[len(lengths) // 2]}; near keys {near or 'defaults'}")
-    print("| copies | found | recall | false merges (not a planted copy of what it names) |")
-    print("|---|---|---|---|")
+    print("| copies | found | recall | a copy or original merged with another text | originals merged with each other |")
+    print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("substitute", "insert", "delete"):
             copies = [one_change(t, kind, rng, pool) for t in sample]
@@ -201,13 +209,16 @@ def main() -> None:
             removed = run_stage(docs, near, Path(tmp) / kind)
             n = len(sample)
             found = sum(1 for i in range(n) if removed.get(n + i, (None,))[0] == i)
-            false = [(d, k) for d, (k, _) in removed.items() if not (d >= n and k == d - n)]
-            print(f"| one character {kind.rstrip('e')}ed | {found}/{n} | {found / n:.1%} | {len(false)} |")
+            false = [(d, k) for d, (k, _) in removed.items() if not (d >= n and k == d - n) and (d >= n or k >= n)]
+            alike = [(d, k) for d, (k, _) in removed.items() if d < n and k < n]
+            print(f"| one character {kind.rstrip('e')}ed | {found}/{n} | {found / n:.1%} | {len(false)} | {len(alike)} |")
             missed = [i for i in range(n) if removed.get(n + i, (None,))[0] != i][: args.show]
             for i in missed:
                 print(f"    missed: {sample[i]}  ->  {copies[i]}")
             for d, k in false[: args.show]:
                 print(f"    false merge: {docs[d]}  ->  {docs[k]}")
+            for d, k in alike[: args.show]:
+                print(f"    originals merged: {docs[d]}  ->  {docs[k]}")
         for name, pairs in (("distinct, >= 2 edits apart", far), ("one edit apart (merged by design)", near_pairs)):
             unique = sorted({t for pair in pairs for t in pair})
             index = {t: i for i, t in enumerate(unique)}
@@ -218,6 +229,8 @@ def main() -> None:
                   f"{len(removed)} texts removed")
             for a, b in merged[: args.show]:
                 print(f"    merged: {a}  |  {b}")
+            for d, (k, sim) in sorted(removed.items())[: args.show]:
+                print(f"    removed: {unique[d]}  ->  {unique[k]}  (similarity {sim:.2f})")
 
 
 if __name__ == "__main__":

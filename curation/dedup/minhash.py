@@ -51,6 +51,7 @@ from curation.dedup.shingles import (
     MinHasher,
     Mode,
     bounded_edits,
+    contained,
     char_ngrams,
     normalized_codepoints,
     sketch_similarity,
@@ -296,17 +297,29 @@ class MinhashClusterKeepFirst(PipelineStep):
         self.short_edits = short_edits
         self.short_min_chars = short_min_chars
 
-    def short_match(self, texts_a: np.ndarray, texts_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For pairs given by their short texts (rows of code points, all 0 when not short): edits apart
-        (capped at short_edits + 1; -1 unless both are short) and whether that makes them near duplicates."""
-        edits = np.full(len(texts_a), NOT_SHORT, dtype=np.int16)
-        if texts_a.ndim != 2 or not texts_a.size:
-            return edits, np.zeros(len(texts_a), dtype=bool)
-        length_a, length_b = (texts_a != 0).sum(axis=1), (texts_b != 0).sum(axis=1)
-        both = np.flatnonzero((length_a > 0) & (length_b > 0))
-        edits[both] = bounded_edits(texts_a[both], texts_b[both], self.short_edits)
-        allowed = np.where(np.maximum(length_a, length_b) >= self.short_min_chars, self.short_edits, 0)
-        return edits, (edits >= 0) & (edits <= allowed)
+    def verify(self, similarity: np.ndarray, modes_a: np.ndarray, modes_b: np.ndarray, texts_a: np.ndarray,
+               texts_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(edits, near duplicate) for pairs given by their estimated similarity, shingle modes and short
+        texts (rows of normalised code points, all 0 unless short). A pair shingled the same way is a near
+        duplicate when its similarity reaches the mode's threshold; when both are short, that holds only if
+        one is the other with characters added before or after it (a label such as "表 2.5."), none inside
+        or replaced ("匹配[没有被]其它..." is another text); and two short ones are also near duplicates at
+        most short_edits edits apart (the longer with at least short_min_chars characters).
+        `edits` is capped at short_edits + 1, and -1 unless both are short."""
+        threshold = self.thresholds[modes_a] if len(modes_a) else np.zeros(0, np.float32)
+        duplicate = similarity >= threshold  # -1 without a threshold: every candidate
+        edits = np.full(len(similarity), NOT_SHORT, dtype=np.int16)
+        if texts_a.ndim == 2 and texts_a.size:
+            length_a, length_b = (texts_a != 0).sum(axis=1), (texts_b != 0).sum(axis=1)
+            both = np.flatnonzero((length_a > 0) & (length_b > 0))
+            if both.size:
+                edits[both] = bounded_edits(texts_a[both], texts_b[both], self.short_edits)
+                judged = both[threshold[both] >= 0]
+                duplicate[judged] &= contained(texts_a[judged], texts_b[judged])
+                longer = np.maximum(length_a[both], length_b[both])
+                allowed = np.where(longer >= self.short_min_chars, self.short_edits, 0)
+                duplicate[both] |= edits[both] <= allowed
+        return edits, duplicate & (modes_a == modes_b)
 
     def candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """Distinct candidate pairs as two (n, 2) arrays of (file, doc), the smaller node first. A pair
@@ -332,7 +345,9 @@ class MinhashClusterKeepFirst(PipelineStep):
         with self.track_time():
             earlier, later = self.candidates()
             similarity = self.sketches.similarity(earlier, later) if len(earlier) else np.zeros(0, np.float32)
-            edits, close = self.short_match(self.sketches.rows(earlier, "short"), self.sketches.rows(later, "short"))
+            mode_a, mode_b = self.sketches.rows(earlier, "modes"), self.sketches.rows(later, "modes")
+            texts_a, texts_b = self.sketches.rows(earlier, "short"), self.sketches.rows(later, "short")
+            edits, duplicate = self.verify(similarity, mode_a, mode_b, texts_a, texts_b)
             pairs = np.empty(len(earlier), dtype=PAIR)
             pairs["file_a"], pairs["doc_a"], pairs["file_b"], pairs["doc_b"] = *earlier.T, *later.T
             pairs["similarity"], pairs["edits"] = similarity, edits
@@ -340,9 +355,7 @@ class MinhashClusterKeepFirst(PipelineStep):
                 f.write(pairs.tobytes())
             self.stat_update("candidate_pairs", value=len(pairs))
             self.stat_update("short_pairs", value=int(np.sum(edits >= 0)))
-            if len(pairs):
-                mode_a, mode_b = self.sketches.rows(earlier, "modes"), self.sketches.rows(later, "modes")
-                pairs = pairs[(mode_a == mode_b) & ((similarity >= self.thresholds[mode_a]) | close)]
+            pairs = pairs[duplicate]
             self.stat_update("verified_pairs", value=len(pairs))
             kept_of: dict[tuple[int, int], tuple[int, int, float]] = {}
             for cluster in _connected(pairs):
@@ -369,9 +382,8 @@ class MinhashClusterKeepFirst(PipelineStep):
         removed = {}
         for i in range(1, len(cluster)):
             similarity = sketch_similarity(sketches[kept], np.repeat(sketches[i : i + 1], len(kept), axis=0))
-            edits, close = self.short_match(texts[kept], np.repeat(texts[i : i + 1], len(kept), axis=0))
-            # threshold -1 (none): any comparable one; shingled differently: not comparable
-            duplicate = ((similarity >= self.thresholds[modes[i]]) | close) & (modes[kept] == modes[i])
+            edits, duplicate = self.verify(similarity, modes[kept], np.repeat(modes[i : i + 1], len(kept)), texts[kept],
+                                           np.repeat(texts[i : i + 1], len(kept), axis=0))
             if duplicate.any():
                 best = int(np.argmax(np.where(duplicate, similarity, -3.0)))  # the first among equally similar
                 file_id, doc = cluster[kept[best]]

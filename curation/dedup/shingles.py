@@ -115,6 +115,24 @@ def char_ngrams(cps: np.ndarray, n: int) -> np.ndarray:
     return ngram_hashes(mix64(cps.astype(np.uint64) * _CHAR_WEIGHT), n)
 
 
+def contained(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether the shorter of each pair of rows (code points padded with 0, the same width) occurs in the
+    longer: the longer is the shorter with characters added before or after it (a label such as
+    "表 2.5.", a clause), none inside. Vectorised over the pairs: one numpy step per offset."""
+    la, lb = (a != 0).sum(axis=1), (b != 0).sum(axis=1)
+    swap = la > lb
+    short, long = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    ls, ll = np.minimum(la, lb), np.maximum(la, lb)
+    width = a.shape[1] if a.ndim == 2 else 0
+    position = np.arange(width)
+    found = ls == 0
+    for offset in range(width):
+        span = width - offset
+        same = (long[:, offset:] == short[:, :span]) | (position[:span] >= ls[:, None])
+        found |= same.all(axis=1) & (offset + ls <= ll)
+    return found
+
+
 def bounded_edits(a: np.ndarray, b: np.ndarray, k: int, chunk: int = 1 << 14) -> np.ndarray:
     """Levenshtein distance of each pair of rows of `a` and `b` (code points, padded with 0 on the right,
     the same width), capped at k + 1: "more than k". A DP over the diagonal band |i - j| <= k, vectorised
