@@ -1,10 +1,12 @@
 """MinHash near deduplication as datatrove pipeline steps, with character shingles for Chinese.
 
-    ShingleMinhashSignature  (ours)      documents -> bucket_XXX/<file>.minhash.sig, sketch/<file>.npy, ids/<file>.json
+    ShingleMinhashSignature  (ours)      documents -> bucket_XXX/<file>.minhash.sig, sketch/<file>.npy, ids/<file>.json,
+                                         modes/<file>.npy, short/<file>.npy + short_docs/<file>.npy
     MinhashDedupBuckets      (datatrove) signatures -> <bucket>_<worker>.dups (candidate pairs agreeing on a band)
     MinhashClusterKeepFirst  (ours)      candidates -> verified pairs -> <file>.dupof: (doc, kept file, kept doc,
-                                         similarity) per removed doc
+                                         similarity, edits) per removed doc
     NearDedupFilter          (ours)      documents -> kept; removed ones to excluded/ with duplicate_of, similarity
+                                         (and edits for two short documents)
 
 Our signature step writes exactly the files datatrove's `MinhashDedupSignature` writes (sorted
 `<hashes_per_bucket>Q I` records per bucket), so datatrove's bucket stage runs unchanged on them. It
@@ -22,7 +24,8 @@ are, which datatrove's cluster step does not.
 
 Short Chinese documents (fewer than `Shingling.short_chars` normalised characters) are banded on
 character 2-grams instead (one changed character in 10 leaves 7 of 11 distinct 2-grams shared, where it
-leaves 1 of 11 5-grams) and their normalised code points are kept (`short/`), so that the cluster step
+leaves 1 of 11 5-grams) and their normalised code points are kept (`short/`, `short_docs/`: only for
+short documents), so that the cluster step
 also counts a candidate pair of two short documents as near duplicates when they are at most
 `short_edits` edits apart (Levenshtein, on the candidates only).
 """
@@ -175,12 +178,14 @@ class ShingleMinhashSignature(PipelineStep):
             self._write(file_id, signatures, sketches, doc_indices, ids)
             with self.output_folder.open(f"modes/{file_id:05d}.npy", mode="wb") as f:
                 np.save(f, np.asarray(modes, dtype=np.uint8))
-            # short documents' normalised code points (0 padded; a row of 0 for every other document)
-            texts = np.zeros((len(ids), max(self.shingles.short_chars - 1, 0)), dtype=np.uint32)
-            for doc_idx, cps in short.items():
-                texts[doc_idx, : len(cps)] = cps
+            # short documents' normalised code points (0 padded), and which documents they are
+            texts = np.zeros((len(short), max(self.shingles.short_chars - 1, 0)), dtype=np.uint32)
+            for row, cps in enumerate(short.values()):
+                texts[row, : len(cps)] = cps
             with self.output_folder.open(f"short/{file_id:05d}.npy", mode="wb") as f:
                 np.save(f, texts)
+            with self.output_folder.open(f"short_docs/{file_id:05d}.npy", mode="wb") as f:
+                np.save(f, np.fromiter(short, dtype=np.uint32, count=len(short)))  # ascending: documents in order
         return
         yield  # a generator step that forwards nothing
 
@@ -240,6 +245,21 @@ class Sketches:
                 out = np.empty((len(nodes), *values.shape[1:]), dtype=values.dtype)
             out[picked] = values[nodes[picked, 1]]
         return out if out is not None else np.zeros((0,), dtype=np.uint8)
+
+    def short_texts(self, nodes: np.ndarray) -> np.ndarray:
+        """Normalised code points (0 padded) of (file, doc) nodes, a row of 0 for a document that is not short."""
+        out = np.zeros((len(nodes), 0), dtype=np.uint32)
+        for position, file_id in enumerate(np.unique(nodes[:, 0])):
+            docs, texts = self.file(int(file_id), "short_docs"), self.file(int(file_id), "short")
+            if position == 0:
+                out = np.zeros((len(nodes), texts.shape[1]), dtype=np.uint32)
+            if not len(docs):
+                continue
+            picked = np.flatnonzero(nodes[:, 0] == file_id)
+            rows = np.minimum(np.searchsorted(docs, nodes[picked, 1]), len(docs) - 1)
+            found = docs[rows] == nodes[picked, 1]
+            out[picked[found]] = texts[rows[found]]
+        return out
 
     def similarity(self, nodes_a: np.ndarray, nodes_b: np.ndarray) -> np.ndarray:
         """Estimated Jaccard similarity of each pair of nodes."""
@@ -346,7 +366,7 @@ class MinhashClusterKeepFirst(PipelineStep):
             earlier, later = self.candidates()
             similarity = self.sketches.similarity(earlier, later) if len(earlier) else np.zeros(0, np.float32)
             mode_a, mode_b = self.sketches.rows(earlier, "modes"), self.sketches.rows(later, "modes")
-            texts_a, texts_b = self.sketches.rows(earlier, "short"), self.sketches.rows(later, "short")
+            texts_a, texts_b = self.sketches.short_texts(earlier), self.sketches.short_texts(later)
             edits, duplicate = self.verify(similarity, mode_a, mode_b, texts_a, texts_b)
             pairs = np.empty(len(earlier), dtype=PAIR)
             pairs["file_a"], pairs["doc_a"], pairs["file_b"], pairs["doc_b"] = *earlier.T, *later.T
@@ -377,7 +397,7 @@ class MinhashClusterKeepFirst(PipelineStep):
         would not do: datatrove's bucket stage pairs a run of equal band signatures A, B, C as A-B and
         B-C, so A-C, the pair that says C goes, may never be a candidate."""
         sketches, modes = self.sketches.rows(cluster), self.sketches.rows(cluster, "modes")
-        texts = self.sketches.rows(cluster, "short")
+        texts = self.sketches.short_texts(cluster)
         kept = [0]
         removed = {}
         for i in range(1, len(cluster)):
