@@ -154,6 +154,8 @@ def template_pairs(texts: list[str], limit: int, rng: random.Random) -> tuple[li
 
 def run_stage(texts: list[str], near: dict, work: Path) -> dict[int, tuple[int, float]]:
     """The real dedup stage (near only) on one Chinese mono source; {removed index: (kept index, similarity)}."""
+    from datatrove.data import Document
+
     import curation.dedup as dedup
     from common.documents import iter_excluded
     from common.recipe import Recipe
@@ -161,7 +163,6 @@ def run_stage(texts: list[str], near: dict, work: Path) -> dict[int, tuple[int, 
     from curation.config import load_curation
     from curation.io import documents_writer
     from curation.stages import StageContext
-    from datatrove.data import Document
 
     folder = work / "in"
     with documents_writer(folder) as writer:
