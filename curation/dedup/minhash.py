@@ -308,6 +308,7 @@ class MinhashClusterKeepFirst(PipelineStep):
         similarity: Thresholds = None,
         short_edits: int = 0,
         short_min_chars: int = 0,
+        chunk: int = 1 << 18,  # candidate pairs verified at once: (256 + 49) * 8 bytes each
     ):
         super().__init__()
         self.input_folder = get_datafolder(input_folder)
@@ -316,6 +317,7 @@ class MinhashClusterKeepFirst(PipelineStep):
         self.thresholds = _threshold_table(similarity)
         self.short_edits = short_edits
         self.short_min_chars = short_min_chars
+        self.chunk = chunk
 
     def verify(self, similarity: np.ndarray, modes_a: np.ndarray, modes_b: np.ndarray, texts_a: np.ndarray,
                texts_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -364,17 +366,21 @@ class MinhashClusterKeepFirst(PipelineStep):
             raise ValueError("MinhashClusterKeepFirst must run as a single task")
         with self.track_time():
             earlier, later = self.candidates()
-            similarity = self.sketches.similarity(earlier, later) if len(earlier) else np.zeros(0, np.float32)
-            mode_a, mode_b = self.sketches.rows(earlier, "modes"), self.sketches.rows(later, "modes")
-            texts_a, texts_b = self.sketches.short_texts(earlier), self.sketches.short_texts(later)
-            edits, duplicate = self.verify(similarity, mode_a, mode_b, texts_a, texts_b)
             pairs = np.empty(len(earlier), dtype=PAIR)
             pairs["file_a"], pairs["doc_a"], pairs["file_b"], pairs["doc_b"] = *earlier.T, *later.T
-            pairs["similarity"], pairs["edits"] = similarity, edits
+            duplicate = np.zeros(len(earlier), dtype=bool)
+            for start in range(0, len(earlier), self.chunk):  # sketches and texts of one chunk of pairs at a time
+                a, b = earlier[start : start + self.chunk], later[start : start + self.chunk]
+                similarity = self.sketches.similarity(a, b)
+                modes_a, modes_b = self.sketches.rows(a, "modes"), self.sketches.rows(b, "modes")
+                edits, verified = self.verify(similarity, modes_a, modes_b, self.sketches.short_texts(a),
+                                              self.sketches.short_texts(b))
+                pairs["similarity"][start : start + self.chunk], pairs["edits"][start : start + self.chunk] = similarity, edits
+                duplicate[start : start + self.chunk] = verified
             with self.output_folder.open("candidates.pairs", mode="wb") as f:
                 f.write(pairs.tobytes())
             self.stat_update("candidate_pairs", value=len(pairs))
-            self.stat_update("short_pairs", value=int(np.sum(edits >= 0)))
+            self.stat_update("short_pairs", value=int(np.sum(pairs["edits"] >= 0)))
             pairs = pairs[duplicate]
             self.stat_update("verified_pairs", value=len(pairs))
             kept_of: dict[tuple[int, int], tuple[int, int, float]] = {}
