@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 import curation.dedup as dedup
 from common.recipe import RecipeError
 from curation.dedup.minhash import PAIR
-from curation.dedup.shingles import BottomKSketcher, MinHasher, normalize, sketch_similarity, text_ngrams
+from curation.dedup.shingles import (
+    BottomKSketcher,
+    MinHasher,
+    bounded_edits,
+    contained,
+    normalize,
+    sketch_similarity,
+    text_ngrams,
+)
 from tests.curation_helpers import (
     read_excluded,
     read_ids,
@@ -359,3 +367,128 @@ def test_unknown_key_is_a_recipe_error(tmp_path):
     ctx = stage_context(recipe_with(tmp_path, workdir=".", dedup={"near": {"num_bukets": 3}}))
     with pytest.raises(RecipeError, match=r"dedup.near.num_bukets: unknown key \(did you mean 'num_buckets'\?\)"):
         dedup.run(ctx, {})
+
+
+# Short Chinese texts: UI strings, headings and one-line sentences of 10-30 characters, each with a copy
+# one character away (substituted, added or dropped), and distinct texts that share a template with one of
+# them (another word in the same frame). 5-gram Jaccard finds none of the copies: one character changed in
+# the middle of a 15-character text leaves 6 of 16 distinct 5-grams shared.
+SHORT_TEXTS = [
+    ("打开图像文件的对话框可以预览缩略图", "打开图像文件的对话匡可以预览缩略图"),
+    ("使用这个命令可以把当前图层向上移动一层", "使用这个命令可以把当时图层向上移动一层"),
+    ("选区编辑器显示当前图像的选区", "选区编辑器显视当前图像的选区"),
+    ("在画布上单击并拖动鼠标来创建矩形选区", "在画布上单击并拖动属标来创建矩形选区"),
+    ("这个滤镜让图像看起来像是用油画颜料画的", "这个滤镜让图像看起来象是用油画颜料画的"),
+    ("软件包管理系统会自动处理依赖关系", "软件包管理系统将会自动处理依赖关系"),
+    ("请在终端中输入以下命令来安装软件包", "请在终端中输人以下命令来安装软件包"),
+    ("修改配置文件之后需要重新启动服务", "修改配置文件以后需要重新启动服务"),
+    ("系统启动时会按顺序执行这些脚本", "系统启动时会按照顺序执行这些脚本"),
+    ("备份重要数据是系统管理员的基本职责", "备份重要数据是系统官理员的基本职责"),
+    ("网络接口的配置保存在这个文件中", "网络接口的配制保存在这个文件中"),
+    ("用户可以在图形界面中修改桌面背景", "用户可以在图形介面中修改桌面背景"),
+    ("内核模块可以在系统运行时加载和卸载", "内核模块可以在系统运作时加载和卸载"),
+    ("渐变工具用颜色的渐变来填充选定区域", "渐变工具用颜色的渐变去填充选定区域"),
+    ("图层蒙版决定图层中每个像素的不透明度", "图层蒙版决定图层中每个象素的不透明度"),
+    ("复制粘贴的内容会出现在一个浮动图层里", "复制粘贴的内容将出现在一个浮动图层里"),
+    ("这一章介绍如何使用命令行管理软件包", "这一章介绍如何用命令行管理软件包"),
+    ("文件系统的权限决定谁可以读取这个文件", "文件系统的权限决定准可以读取这个文件"),
+    ("画笔的大小可以在工具选项里调整", "画笔的大小可在工具选项里调整"),
+    ("导出图像时可以选择文件格式和压缩级别", "导出图像时可以选泽文件格式和压缩级别"),
+]
+TEMPLATE_TEXTS = [  # distinct texts: another word (two or more characters) in the same frame
+    "打开图像文件的对话框可以调整颜色曲线", "使用这个命令可以把当前图层向下合并一层", "选区编辑器显示当前路径的锚点",
+    "在画布上单击并拖动鼠标来创建椭圆选区", "这个滤镜让图像看起来像是用彩色铅笔画的", "软件包管理系统会自动处理版本冲突",
+    "请在终端中输入以下命令来删除软件包", "修改配置文件之后需要重新加载防火墙", "打开文件对话框的使用方法", "保存文件对话框的使用方法",
+    "内核模块可以在系统启动时自动加载", "这一章介绍如何使用图形界面管理用户账户",
+]
+
+
+def short_docs(pairs=SHORT_TEXTS, template=TEMPLATE_TEXTS):
+    docs = [{"id": f"t/{i:02d}", "text": a} for i, (a, _) in enumerate(pairs)]
+    docs += [{"id": f"t/{i:02d}c", "text": b} for i, (_, b) in enumerate(pairs)]
+    docs += [{"id": f"tpl/{i:02d}", "text": t} for i, t in enumerate(template)]
+    return [d | {"metadata": {"kind": "mono", "language": "zh"}} for d in docs]
+
+
+def test_short_chinese_texts_one_character_apart_are_near_duplicates(tmp_path):
+    docs = short_docs()
+    ctx, out = run_dedup(tmp_path, {"s": docs}, {"s": "zh"}, {"exact": False})
+    removed = {e["id"]: e["metadata"] for e in read_excluded(ctx.excluded_dir("s", "near_dedup"))}
+    assert {k: m["duplicate_of"] for k, m in removed.items()} == {f"t/{i:02d}c": f"t/{i:02d}" for i in range(len(SHORT_TEXTS))}
+    assert all(m["edits"] == 1 and m["filter_reason"] == "near_duplicate" for m in removed.values())
+    # every text that shares a template with another (打开文件对话框 / 保存文件对话框) is kept
+    assert read_ids(out["s"]) == [f"t/{i:02d}" for i in range(len(SHORT_TEXTS))] + [f"tpl/{i:02d}" for i in range(len(TEMPLATE_TEXTS))]
+    # they were compared: the 2-gram bands made template pairs candidates, and verification kept them
+    pairs = np.fromfile(next((tmp_path / "work").rglob("candidates.pairs")), dtype=PAIR)
+    assert (pairs["edits"] >= 2).sum() >= 5
+
+
+def test_without_the_short_path_5_grams_miss_one_character_copies_and_merge_a_template(tmp_path):
+    # a character changed in the middle of a 14-19 character text: 5-gram Jaccard 0.33-0.5, under zh_similarity
+    assert max(jaccard(a, b) for a, b in SHORT_TEXTS) < 0.6
+    ctx, out = run_dedup(tmp_path, {"s": short_docs()}, {"s": "zh"}, {"exact": False, "near": {"zh_short_chars": 0}})
+    removed = {e["id"]: e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("s", "near_dedup"))}
+    # and a template pair goes: 打开 / 保存 at the start of a 12-character text leave 6 of 10 5-grams shared
+    assert removed == {"tpl/09": "tpl/08"}
+
+
+def test_a_label_added_before_a_short_text_is_a_near_duplicate_a_word_inside_is_not(tmp_path):
+    texts = {
+        "caption": "解释器相关软件包列表",
+        "labelled": "表 12.8. 解释器相关软件包列表",  # the same caption with its table number: a copy
+        "rule": "匹配其它已安装软件包所依赖的软件包",
+        "negated": "匹配没有被其它已安装软件包所依赖的软件包",  # 5-gram Jaccard 0.61, but a word added inside
+        "prev": "上一页",  # under zh_short_min_chars: one character is another text
+        "next": "下一页",
+        "prev_copy": "上一页！",  # equal after normalisation: still a copy
+    }
+    docs = [{"id": k, "text": t, "metadata": {"kind": "mono"}} for k, t in texts.items()]
+    ctx, out = run_dedup(tmp_path, {"s": docs}, {"s": "zh"}, {"exact": False})
+    removed = {e["id"]: e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("s", "near_dedup"))}
+    assert removed == {"labelled": "caption", "prev_copy": "prev"}
+    assert read_ids(out["s"]) == ["caption", "rule", "negated", "prev", "next"]
+
+
+def test_short_texts_are_found_whatever_their_minhash_values(tmp_path):
+    # one band of one hash: a pair is a candidate only if datatrove's bucket stage reads both records, and it
+    # stops at the first hash >= 2**61 - 1, which the minimum of a 3-character text's two 2-grams exceeds
+    # one time in four
+    rng = random.Random(4)
+    docs = []
+    for i in range(40):
+        text = "".join(rng.choice(ZH_CHARS) for _ in range(3))
+        docs += [{"id": f"{i:02d}", "text": text}, {"id": f"{i:02d}!", "text": text + "！"}]
+    section = {"exact": False, "near": {"zh_similarity": None, "en_similarity": None, "num_buckets": 1, "hashes_per_bucket": 1}}
+    ctx, out = run_dedup(tmp_path, {"s": docs}, {"s": "zh"}, section)
+    removed = {e["id"]: e["metadata"]["duplicate_of"] for e in read_excluded(ctx.excluded_dir("s", "near_dedup"))}
+    assert removed == {f"{i:02d}!": f"{i:02d}" for i in range(40)}
+
+
+def test_short_bands_that_cannot_reach_one_edit_are_a_recipe_error(tmp_path):
+    recipe = {"dedup": {"near": {"zh_short_ngram": 3}}}
+    ctx = stage_context(recipe_with(tmp_path, workdir=".", **recipe))
+    with pytest.raises(RecipeError, match=r"dedup.near: .*two short texts 1 edit\(s\) apart .*3-grams: Jaccard 0.45\) a candidate with probability 0.71"):
+        dedup.run(ctx, {})
+
+
+def levenshtein(a, b) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.text("天地玄黄", max_size=12), st.text("天地玄黄", max_size=12)), min_size=1, max_size=20),
+       st.integers(0, 3))
+def test_bounded_edits_and_contained_agree_with_their_definitions(pairs, k):
+    def rows(texts):
+        return np.array([[ord(c) for c in t] + [0] * (12 - len(t)) for t in texts], dtype=np.uint32)
+
+    a, b = rows([p[0] for p in pairs]), rows([p[1] for p in pairs])
+    assert bounded_edits(a, b, k).tolist() == [min(levenshtein(x, y), k + 1) for x, y in pairs]
+    assert contained(a, b).tolist() == [min(x, y, key=len) in max(x, y, key=len) if len(x) != len(y) else x == y
+                                        for x, y in pairs]

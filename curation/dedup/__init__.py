@@ -51,6 +51,23 @@ class NearDedupSection(Section):
     en_similarity: float | None = Field(
         0.7, gt=0, le=1, description="estimated Jaccard of word n-grams a candidate needs; null: every candidate"
     )
+    zh_short_chars: int = Field(
+        50, ge=0, le=1024,
+        description="character-shingled (Chinese) documents with fewer normalised characters than this are short: "
+        "banded on zh_short_ngram-grams and also near duplicates of another short document at most zh_short_edits "
+        "edits apart; 0: none (5-gram Jaccard finds no one-character change below about 40 characters)",
+    )
+    zh_short_ngram: int = Field(2, ge=1, le=64, description="character n-gram size of the LSH bands of short documents")
+    zh_short_edits: int = Field(
+        1, ge=0, le=8,
+        description="Levenshtein distance (on normalised text) at which two short documents are near duplicates; "
+        "1: a changed, added or dropped character, but not a replaced word ('打开文件对话框' / '保存文件对话框')",
+    )
+    zh_short_min_chars: int = Field(
+        10, ge=1,
+        description="short documents with fewer normalised characters are near duplicates only when equal after "
+        "normalisation: one character is a different text there ('上一页' / '下一页')",
+    )
     num_buckets: int = Field(28, ge=1, description="LSH bands")
     hashes_per_bucket: int = Field(4, ge=1, description="LSH rows per band")
     sketch_size: int = Field(
@@ -74,6 +91,15 @@ class NearDedupSection(Section):
         """Probability that a pair with this Jaccard similarity shares at least one band."""
         return 1 - (1 - similarity**self.hashes_per_bucket) ** self.num_buckets
 
+    def short_similarity(self) -> float:
+        """The lowest Jaccard similarity of the zh_short_ngram-grams of two short documents that are
+        zh_short_edits edits apart (each a substitution in the middle, the shorter at zh_short_min_chars):
+        n grams lost per edit out of zh_short_min_chars - n + 1."""
+        m, n, k = self.zh_short_min_chars, self.zh_short_ngram, self.zh_short_edits
+        grams = max(m - n + 1, 1)
+        shared = max(grams - k * n, 0)
+        return shared / (2 * grams - shared)
+
     @model_validator(mode="after")
     def _bands_reach_the_threshold(self) -> NearDedupSection:
         for key in ("zh_similarity", "en_similarity"):
@@ -83,6 +109,16 @@ class NearDedupSection(Section):
                     f"{self.num_buckets} bands x {self.hashes_per_bucket} rows make a pair at {key}={value} a "
                     f"candidate with probability {self.candidate_probability(value):.2f} only; use more bands or "
                     "fewer rows (probability 1 - (1 - s**rows)**bands, aim for >= 0.99)"
+                )
+        if self.zh_similarity is not None and self.zh_short_chars and self.zh_short_edits:
+            s = self.short_similarity()
+            if self.candidate_probability(s) < 0.9:
+                raise ValueError(
+                    f"{self.num_buckets} bands x {self.hashes_per_bucket} rows make two short texts "
+                    f"{self.zh_short_edits} edit(s) apart (zh_short_min_chars={self.zh_short_min_chars} characters, "
+                    f"{self.zh_short_ngram}-grams: Jaccard {s:.2f}) a candidate with probability "
+                    f"{self.candidate_probability(s):.2f} only; use more bands, fewer rows, a smaller zh_short_ngram "
+                    "or zh_short_edits, or a larger zh_short_min_chars"
                 )
         return self
 
@@ -178,6 +214,8 @@ def _near_dedup(ctx: StageContext, cfg: DedupSection, group: str, names: list[st
         n_grams=near.en_ngram if mode == "words" else near.zh_ngram,
         keep_digits=specs[names[0]].kind in near.keep_digits,
         word_n_grams=near.en_ngram,
+        short_chars=near.zh_short_chars,
+        short_n_grams=near.zh_short_ngram,
     )
     signatures, bucket_dir, clusters = (str(work / part) for part in ("signatures", "buckets", "clusters"))
     offsets = {name: position * FILES_PER_SOURCE for position, name in enumerate(names)}
@@ -192,7 +230,8 @@ def _near_dedup(ctx: StageContext, cfg: DedupSection, group: str, names: list[st
     if not ctx.run_pipeline([buckets], stage="dedup", source=f"buckets/{group}", tasks=near.num_buckets, workers=cfg.workers):
         return False
     thresholds = {mode: near.similarity(mode) for mode in MODES}
-    cluster = MinhashClusterKeepFirst(bucket_dir, clusters, signatures, similarity=thresholds)
+    cluster = MinhashClusterKeepFirst(bucket_dir, clusters, signatures, similarity=thresholds,
+                                      short_edits=near.zh_short_edits, short_min_chars=near.zh_short_min_chars)
     if not ctx.run_pipeline([cluster], stage="dedup", source=f"clusters/{group}"):
         return False
     for name in names:

@@ -109,6 +109,59 @@ def text_ngrams(text: str, mode: Mode, n: int, *, short: bool = True, keep_digit
     return ngram_hashes(token_hashes(text, mode, keep_digits), n, short=short)
 
 
+def char_ngrams(cps: np.ndarray, n: int) -> np.ndarray:
+    """Character n-gram hashes of already normalised code points ("chars" mode): the same hashes
+    `text_ngrams(text, "chars", n)` gives for the text they came from."""
+    return ngram_hashes(mix64(cps.astype(np.uint64) * _CHAR_WEIGHT), n)
+
+
+def contained(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether the shorter of each pair of rows (code points padded with 0, the same width) occurs in the
+    longer: the longer is the shorter with characters added before or after it (a label such as
+    "表 2.5.", a clause), none inside. Vectorised over the pairs: one numpy step per offset."""
+    la, lb = (a != 0).sum(axis=1), (b != 0).sum(axis=1)
+    swap = la > lb
+    short, long = np.where(swap[:, None], b, a), np.where(swap[:, None], a, b)
+    ls, ll = np.minimum(la, lb), np.maximum(la, lb)
+    width = a.shape[1] if a.ndim == 2 else 0
+    position = np.arange(width)
+    found = ls == 0
+    for offset in range(width):
+        span = width - offset
+        same = (long[:, offset:] == short[:, :span]) | (position[:span] >= ls[:, None])
+        found |= same.all(axis=1) & (offset + ls <= ll)
+    return found
+
+
+def bounded_edits(a: np.ndarray, b: np.ndarray, k: int, chunk: int = 1 << 14) -> np.ndarray:
+    """Levenshtein distance of each pair of rows of `a` and `b` (code points, padded with 0 on the right,
+    the same width), capped at k + 1: "more than k". A DP over the diagonal band |i - j| <= k, vectorised
+    over the pairs: width * (2k + 1) numpy steps per chunk of pairs, whatever the number of pairs."""
+    out = np.zeros(len(a), dtype=np.int16)
+    if not len(a):
+        return out
+    cap = np.int16(k + 1)
+    width = a.shape[1]
+    for start in range(0, len(a), chunk):
+        sa, sb = a[start : start + chunk], b[start : start + chunk]
+        la, lb = (sa != 0).sum(axis=1), (sb != 0).sum(axis=1)
+        result = np.minimum(lb, cap).astype(np.int16)  # la == 0
+        prev = np.broadcast_to(np.minimum(np.arange(width + 1), cap).astype(np.int16), (len(sa), width + 1)).copy()
+        for i in range(1, width + 1):
+            cur = np.full_like(prev, cap)
+            cur[:, 0] = min(i, int(cap))
+            for j in range(max(1, i - k), min(width, i + k) + 1):
+                value = prev[:, j - 1] + (sa[:, i - 1] != sb[:, j - 1])
+                np.minimum(value, prev[:, j] + 1, out=value)
+                np.minimum(value, cur[:, j - 1] + 1, out=value)
+                cur[:, j] = np.minimum(value, cap)
+            done = np.flatnonzero(la == i)
+            result[done] = cur[done, lb[done]]
+            prev = cur
+        out[start : start + chunk] = result
+    return out
+
+
 class MinHasher:
     """`num_hashes` MinHash minima per document from n-gram hashes, for a batch of documents at once.
 
