@@ -21,9 +21,16 @@ from pydantic import Field
 
 from common.ngrams import MAX_N, ngram_sums
 from common.recipe import Section
-from common.text import codepoints, is_han
+from common.text import HAN_RE, codepoints, is_han
 
-ZH_TERMINAL = tuple("。！？…；」』”）!?.;:：")
+ZH_TERMINAL = "。！？；：．｡…!?.;:"  # full-width (U+FF0E ．, U+FF61 ｡ too) and ASCII sentence ends
+ZH_CLOSING = "」』”’\"'）)]】》〉"  # may follow the sentence end: 。」  ．）  ?”
+# Lines that are not Chinese prose even when they hold Han characters: an option (-x, --foo), a shell
+# prompt or comment ($ # %), a table row (cells joined by " | " or tabs, as extractors write them).
+# List items ("- 安装软件包") are prose: menus and link lists are made of them.
+_NOT_PROSE = re.compile(r"^(?:[-+]{1,2}[A-Za-z0-9]|[$#%] )|\t| \| ")
+# "…的方法。→ https://…": the sentence ends before the link
+_TRAILING_URL = re.compile(r"\s*(?:→\s*)?[a-z]+://\S+$")
 _WHITESPACE = re.compile(r"\s+")
 _PARAGRAPHS = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
@@ -69,12 +76,22 @@ class ChineseQualitySection(Section):
     dup_line_char_frac: float = 0.2
     dup_para_frac: float = 0.3
     dup_para_char_frac: float = 0.2
-    # n-gram size (1..64, the hashing's limit) -> threshold
-    top_ngrams: dict[NgramSize, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    # n-gram size (1..64, the hashing's limit) -> threshold. A Chinese technical term is one 3-5
+    # character n-gram ("软件包管理", "正则表达式"), so technical text repeats character n-grams far more
+    # than English repeats word n-grams: Gopher's word thresholds (0.20..0.10) removed 30% of good
+    # Debian documentation. The defaults sit above the 99th percentile of good Chinese technical
+    # documents and far below keyword spam and repeated boilerplate (docs/recipes.md has the numbers).
+    top_ngrams: dict[NgramSize, float] = Field(default_factory=lambda: {2: 0.30, 3: 0.28, 4: 0.26})
     dup_ngrams: dict[NgramSize, float] = Field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+        default_factory=lambda: {5: 0.40, 6: 0.35, 7: 0.32, 8: 0.30, 9: 0.28, 10: 0.25}
     )
-    line_punct_thr: float = 0.12  # fraction of lines ending in terminal punctuation (FineWeb)
+    line_punct_thr: float = 0.12  # fraction of prose lines ending in terminal punctuation (FineWeb)
+    terminal_punct: str = ZH_TERMINAL
+    closing_punct: str = ZH_CLOSING  # closing quotes/brackets allowed after the terminal punctuation
+    # the line rules (duplicate lines, terminal punctuation, short lines, zh_char_dup_ratio) count only
+    # Chinese prose lines: lines without Han characters (code, command output, English), option lines
+    # (-x, --foo), shell prompts and table rows are left out. false: every line counts (before 2026-12)
+    prose_lines_only: bool = True
     short_line_thr: float = 0.67
     short_line_length: int = 10  # characters (Chinese lines carry ~3x the content of English ones)
     char_dup_ratio: float = 0.1
@@ -118,8 +135,15 @@ class ChineseQualityFilter(BaseFilter):
         if dup_chars / len(text) > c.dup_para_char_frac:
             return False, "zh_dup_para_char_frac"
         lines = [line.strip() for line in _LINES.split(text) if line.strip()]
-        n_dup, line_dup_chars = find_duplicates(lines)
-        if n_dup / len(lines) > c.dup_line_frac:
+        # Chinese prose lines: code, commands, option lines and table rows repeat by nature ("$ pwd",
+        # "Pin-Priority: -1", "同上" cells) and are left out of the line rules unless prose_lines_only is off
+        prose = (
+            [line for line in lines if HAN_RE.search(line) and not _NOT_PROSE.search(line)]
+            if c.prose_lines_only
+            else lines
+        )
+        n_dup, line_dup_chars = find_duplicates(prose)
+        if n_dup > c.dup_line_frac * len(prose):
             return False, "zh_dup_line_frac"
         if line_dup_chars / len(text) > c.dup_line_char_frac:
             return False, "zh_dup_line_char_frac"
@@ -134,9 +158,11 @@ class ChineseQualityFilter(BaseFilter):
                 return False, f"zh_dup_{n}_gram"
 
         # FineWeb line statistics, with Chinese terminal punctuation and character-based line length
-        if sum(line.endswith(ZH_TERMINAL) for line in lines) / len(lines) < c.line_punct_thr:
+        ends = tuple(c.terminal_punct)
+        ended = sum(_TRAILING_URL.sub("", line).rstrip(c.closing_punct).endswith(ends) for line in prose)
+        if ended < c.line_punct_thr * len(prose) or not prose:
             return False, "zh_line_punct_ratio"
-        if sum(len(line) <= c.short_line_length for line in lines) / len(lines) > c.short_line_thr:
+        if sum(len(line) <= c.short_line_length for line in prose) > c.short_line_thr * len(prose):
             return False, "zh_short_line_ratio"
         if line_dup_chars / max(1, len(chars)) > c.char_dup_ratio:
             return False, "zh_char_dup_ratio"
