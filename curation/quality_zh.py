@@ -159,7 +159,10 @@ class ChineseQualityFilter(BaseFilter):
 
         # FineWeb line statistics, with Chinese terminal punctuation and character-based line length
         ends = tuple(c.terminal_punct)
-        ended = sum(_TRAILING_URL.sub("", line).rstrip(c.closing_punct).endswith(ends) for line in prose)
+        ended = sum(
+            (_TRAILING_URL.sub("", line) if "://" in line else line).rstrip(c.closing_punct).endswith(ends)
+            for line in prose
+        )
         if ended < c.line_punct_thr * len(prose) or not prose:
             return False, "zh_line_punct_ratio"
         if sum(len(line) <= c.short_line_length for line in prose) > c.short_line_thr * len(prose):
