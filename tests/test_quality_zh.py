@@ -315,3 +315,30 @@ def test_option_prompt_and_table_lines_are_not_prose():
                        "-y, --yes  对所有提示自动回答是", "$ sudo apt install 软件包名称",
                        "apt remove | 删除软件包，保留配置文件"])
     assert decide(table, min_chars=10) == (False, "zh_line_punct_ratio")
+
+
+def test_on_labelled_chinese_documentation_it_removes_junk_and_keeps_the_good():
+    """The labelled Debian documentation set (realtext): after language ID, this filter removes no
+    good document and at least as much junk as the thresholds it replaced (docs/recipes.md)."""
+    realtext = pytest.importorskip("realtext")
+    try:
+        items = realtext.load("zh_docs")
+    except realtext.RealTextMissing as missing:
+        pytest.skip(str(missing))
+    from curation.lid import ExpectedLanguageFilter
+
+    language = ExpectedLanguageFilter("zh", 0.5)
+    chinese = [item for item in items if language.filter(Document(text=item["text"], id=item["id"])) is True]
+    before = DEFAULTS.model_copy(
+        update={"top_ngrams": GOPHER_TOP, "dup_ngrams": GOPHER_DUP, "prose_lines_only": False}
+    )
+    removed = {}
+    for name, config in (("now", DEFAULTS), ("before", before)):
+        rules = ChineseQualityFilter(config)
+        removed[name] = Counter(
+            item["label"] for item in chinese if rules.filter(Document(text=item["text"], id=item["id"])) is not True
+        )
+    good = sum(item["label"] == "good" for item in chinese)
+    assert good >= 100 and removed["now"]["good"] <= 0.02 * good
+    assert removed["now"]["junk"] >= 0.9 * (removed["now"]["junk"] + removed["now"]["good"])
+    assert removed["now"]["junk"] >= removed["before"]["junk"] - 1  # one half-English section: LID's to judge
