@@ -26,11 +26,13 @@ from common.text import HAN_RE, codepoints, is_han
 ZH_TERMINAL = "。！？；：．｡…!?.;:"  # full-width (U+FF0E ．, U+FF61 ｡ too) and ASCII sentence ends
 ZH_CLOSING = "」』”’\"'）)]】》〉"  # may follow the sentence end: 。」  ．）  ?”
 # Lines that are not Chinese prose even when they hold Han characters: an option (-x, --foo), a shell
-# prompt or comment ($ # %), a table row (cells joined by " | " or tabs, as extractors write them).
+# prompt or comment ($ # %), a table row (cells joined by "|" or tabs, as extractors write them) with
+# a command, name or number in it. A row of Chinese words only ("首页 | 新闻 | 关于我们") is a menu: prose.
 # List items ("- 安装软件包") are prose: menus and link lists are made of them.
-_NOT_PROSE = re.compile(r"^(?:[-+]{1,2}[A-Za-z0-9]|[$#%] )|\t| \| ")
+_NOT_PROSE = re.compile(r"^(?:[-+]{1,2}[A-Za-z0-9]|[$#%] )|[\t|].*[A-Za-z0-9]|[A-Za-z0-9].*[\t|]")
 # "…的方法。→ https://…": the sentence ends before the link
 _TRAILING_URL = re.compile(r"\s*(?:→\s*)?[a-z]+://\S+$")
+_DIGITS = re.compile(r"[0-9]+")
 _WHITESPACE = re.compile(r"\s+")
 _PARAGRAPHS = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
@@ -59,6 +61,19 @@ def duplicate_ngram_fraction(hashes: np.ndarray, n: int, total: int) -> float:
     np.add.at(cover, starts, 1)
     np.add.at(cover, starts + n, -1)
     return float(np.count_nonzero(np.cumsum(cover[:-1]))) / total
+
+
+def duplicate_lines(lines: list[str], keys: list[str]) -> tuple[int, int]:
+    """Gopher's duplicate count, with lines compared by `keys`: (repeated lines, their characters)."""
+    seen: set[str] = set()
+    count = chars = 0
+    for line, key in zip(lines, keys, strict=True):
+        if key in seen:
+            count += 1
+            chars += len(line)
+        else:
+            seen.add(key)
+    return count, chars
 
 
 NgramSize = Annotated[int, Field(ge=1, le=MAX_N)]  # the n-gram hashing's limit
@@ -92,6 +107,7 @@ class ChineseQualitySection(Section):
     # Chinese prose lines: lines without Han characters (code, command output, English), option lines
     # (-x, --foo), shell prompts and table rows are left out. false: every line counts (before 2026-12)
     prose_lines_only: bool = True
+    dup_lines_ignore_digits: bool = True  # lines equal but for their numbers are duplicates
     short_line_thr: float = 0.67
     short_line_length: int = 10  # characters (Chinese lines carry ~3x the content of English ones)
     char_dup_ratio: float = 0.1
@@ -142,7 +158,9 @@ class ChineseQualityFilter(BaseFilter):
             if c.prose_lines_only
             else lines
         )
-        n_dup, line_dup_chars = find_duplicates(prose)
+        # lines that differ only in numbers (ads with a different phone or QQ number each time) repeat
+        keys = _DIGITS.sub("0", "\n".join(prose)).split("\n") if c.dup_lines_ignore_digits else prose
+        n_dup, line_dup_chars = duplicate_lines(prose, keys)
         if n_dup > c.dup_line_frac * len(prose):
             return False, "zh_dup_line_frac"
         if line_dup_chars / len(text) > c.dup_line_char_frac:

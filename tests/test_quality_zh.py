@@ -295,6 +295,17 @@ LINK_LIST = "\n".join("- " + item for item in [
 FIELDS = ["软件包 的配置", "内核 的模块", "网络 的接口", "用户 的目录", "服务 的日志", "磁盘 的分区"]
 MACHINE_LIST = "\n".join(f"item-{i:04d}: {FIELDS[i % 6]} 0x{i * 2654435761 % 2**32:08x} {i * 37 % 10000}"
                          for i in range(40))
+# a web page around one sentence: menu rows of Chinese words only are prose (a menu), not table rows
+NAV_PAGE = "\n".join([
+    "首页 | 新闻 | 软件 | 下载 | 论坛 | 关于我们", "当前位置：首页 > 软件 > 正文",
+    "软件包管理工具会自动处理软件包之间的依赖关系。", "返回顶部", "登录 | 注册 | 找回密码",
+    "网站地图 | 隐私政策 | 免责声明 | 友情链接", "责任编辑：小王", "热门推荐 | 最新文章 | 排行榜", "扫一扫 手机浏览"])
+# the same advertisement with another QQ number each time: duplicate lines
+ADS = "\n".join([
+    "在安装软件包之前，应该先更新软件包列表。", "日赚500元，在家就能做的兼职，详情加QQ：539052388",
+    "点击这里，马上领取你的专属优惠！", "日赚500元，在家就能做的兼职，详情加QQ：87543124",
+    "限时优惠，全场五折，立即抢购！", "日赚500元，在家就能做的兼职，详情加QQ：737325902",
+    "想了解更多赚钱方法，请加微信wx448314。"])
 BOILERPLATE = "\n\n".join(["2.3. 软件包管理"] + ["本文档按照 GNU 通用公共许可证发布，转载请注明出处。"] * 10
                           + [PACKAGE_GUIDE])
 
@@ -304,7 +315,9 @@ BOILERPLATE = "\n\n".join(["2.3. 软件包管理"] + ["本文档按照 GNU 通�
     (LINK_LIST, "zh_line_punct_ratio"),
     (MACHINE_LIST, "zh_dup_5_gram"),
     (BOILERPLATE, "zh_dup_para_frac"),
-], ids=["keyword spam", "link list", "machine list", "boilerplate"])
+    (NAV_PAGE, "zh_line_punct_ratio"),
+    (ADS, "zh_dup_line_char_frac"),
+], ids=["keyword spam", "link list", "machine list", "boilerplate", "menu rows", "ads"])
 def test_junk_made_from_technical_text_is_still_removed(document, reason):
     assert decide(document) == (False, reason)
 
