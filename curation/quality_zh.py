@@ -29,7 +29,17 @@ ZH_CLOSING = "」』”’\"'）)]】》〉"  # may follow the sentence end: 。
 # prompt or comment ($ # %), a table row (cells joined by "|" or tabs, as extractors write them) with
 # a command, name or number in it. A row of Chinese words only ("首页 | 新闻 | 关于我们") is a menu: prose.
 # List items ("- 安装软件包") are prose: menus and link lists are made of them.
-_NOT_PROSE = re.compile(r"^(?:[-+]{1,2}[A-Za-z0-9]|[$#%] )|[\t|].*[A-Za-z0-9]|[A-Za-z0-9].*[\t|]")
+_CODE_START = re.compile(r"[-+]{1,2}[A-Za-z0-9]|[$#%] ")
+_ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
+def is_prose(line: str) -> bool:
+    """A Chinese prose line: it holds a Han character and is no option, prompt or table row (above)."""
+    if not HAN_RE.search(line) or _CODE_START.match(line):
+        return False
+    return not (("|" in line or "\t" in line) and _ASCII_ALNUM.search(line))
+
+
 # "…的方法。→ https://…": the sentence ends before the link
 _TRAILING_URL = re.compile(r"\s*(?:→\s*)?[a-z]+://\S+$")
 _DIGITS = re.compile(r"[0-9]+")
@@ -153,11 +163,7 @@ class ChineseQualityFilter(BaseFilter):
         lines = [line.strip() for line in _LINES.split(text) if line.strip()]
         # Chinese prose lines: code, commands, option lines and table rows repeat by nature ("$ pwd",
         # "Pin-Priority: -1", "同上" cells) and are left out of the line rules unless prose_lines_only is off
-        prose = (
-            [line for line in lines if HAN_RE.search(line) and not _NOT_PROSE.search(line)]
-            if c.prose_lines_only
-            else lines
-        )
+        prose = [line for line in lines if is_prose(line)] if c.prose_lines_only else lines
         # lines that differ only in numbers (ads with a different phone or QQ number each time) repeat
         keys = _DIGITS.sub("0", "\n".join(prose)).split("\n") if c.dup_lines_ignore_digits else prose
         n_dup, line_dup_chars = duplicate_lines(prose, keys)
@@ -171,8 +177,14 @@ class ChineseQualityFilter(BaseFilter):
         for n, limit in sorted(c.top_ngrams.items()):
             if n in hashes and top_ngram_fraction(hashes[n], n, len(han)) > limit:
                 return False, f"zh_top_{n}_gram"
+        # the fraction never grows with n (a repeated n-gram is two repeated (n-1)-grams over the same
+        # characters), so a shorter n's value under this n's limit decides without counting
+        bound = 1.0
         for n, limit in sorted(c.dup_ngrams.items()):
-            if n in hashes and duplicate_ngram_fraction(hashes[n], n, len(han)) > limit:
+            if n not in hashes or bound <= limit:
+                continue
+            bound = duplicate_ngram_fraction(hashes[n], n, len(han))
+            if bound > limit:
                 return False, f"zh_dup_{n}_gram"
 
         # FineWeb line statistics, with Chinese terminal punctuation and character-based line length

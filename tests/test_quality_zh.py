@@ -184,6 +184,15 @@ def test_character_ngram_statistics_match_their_definitions(text):
 
 
 @settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="甲乙丙", max_size=60))
+def test_the_duplicate_fraction_never_grows_with_n(text):
+    """The filter skips counting an n whose limit a shorter n's fraction already meets: this must hold."""
+    hashes = dict(enumerate(ngram_sums(codepoints(text), 10), start=1))
+    fractions = [duplicate_ngram_fraction(hashes[n], n, len(text)) for n in range(1, min(10, len(text)) + 1)]
+    assert all(a >= b for a, b in zip(fractions, fractions[1:]))
+
+
+@settings(max_examples=200, deadline=None)
 @given(tokens=st.lists(st.integers(0, 2**64 - 1), max_size=40), max_n=st.integers(1, 12))
 def test_ngram_sums_are_equal_exactly_for_equal_ngrams(tokens, max_n):
     array = np.array(tokens, dtype=np.uint64)
