@@ -3,8 +3,13 @@
 datatrove's English defaults measure *words* (whitespace or spaCy tokens, average word length, stop
 words); Chinese has no spaces, so those rules remove almost every Chinese document. This filter applies
 the same families of rules (Gopher repetition, FineWeb line statistics, a stop-character check;
-thresholds after FineWeb-2's cmn_Hani settings) to characters, vectorised with NumPy so it is not slower
-than the English word-level filters (`curation.quality_en`).
+FineWeb-2's cmn_Hani settings as the starting point) to characters, vectorised with NumPy so it is not
+slower than the English word-level filters (`curation.quality_en`).
+
+Chinese technical documentation holds code, commands, option lists and tables between its sentences,
+repeats its terms (软件包, 正则表达式 are one word each) and may end sentences with full-width ．: the
+line rules look at Chinese prose lines only, sentence ends include full-width forms and closing quotes,
+and the n-gram limits were measured on the Debian documentation in Chinese (docs/recipes.md).
 """
 
 from __future__ import annotations
@@ -21,9 +26,28 @@ from pydantic import Field
 
 from common.ngrams import MAX_N, ngram_sums
 from common.recipe import Section
-from common.text import codepoints, is_han
+from common.text import HAN_RE, codepoints, is_han
 
-ZH_TERMINAL = tuple("。！？…；」』”）!?.;:：")
+ZH_TERMINAL = "。！？；：．｡…!?.;:"  # full-width (U+FF0E ．, U+FF61 ｡ too) and ASCII sentence ends
+ZH_CLOSING = "」』”’\"'）)]】》〉"  # may follow the sentence end: 。」  ．）  ?”
+# Lines that are not Chinese prose even when they hold Han characters: an option (-x, --foo), a shell
+# prompt or comment ($ # %), a table row (cells joined by "|" or tabs, as extractors write them) with
+# a command, name or number in it. A row of Chinese words only ("首页 | 新闻 | 关于我们") is a menu: prose.
+# List items ("- 安装软件包") are prose: menus and link lists are made of them.
+_CODE_START = re.compile(r"[-+]{1,2}[A-Za-z0-9]|[$#%] ")
+_ASCII_ALNUM = re.compile(r"[A-Za-z0-9]")
+
+
+def is_prose(line: str) -> bool:
+    """A Chinese prose line: it holds a Han character and is no option, prompt or table row (above)."""
+    if not HAN_RE.search(line) or _CODE_START.match(line):
+        return False
+    return not (("|" in line or "\t" in line) and _ASCII_ALNUM.search(line))
+
+
+# "…的方法。→ https://…": the sentence ends before the link
+_TRAILING_URL = re.compile(r"\s*(?:→\s*)?[a-z]+://\S+$")
+_DIGITS = re.compile(r"[0-9]+")
 _WHITESPACE = re.compile(r"\s+")
 _PARAGRAPHS = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
@@ -54,6 +78,19 @@ def duplicate_ngram_fraction(hashes: np.ndarray, n: int, total: int) -> float:
     return float(np.count_nonzero(np.cumsum(cover[:-1]))) / total
 
 
+def duplicate_lines(lines: list[str], keys: list[str]) -> tuple[int, int]:
+    """Gopher's duplicate count, with lines compared by `keys`: (repeated lines, their characters)."""
+    seen: set[str] = set()
+    count = chars = 0
+    for line, key in zip(lines, keys, strict=True):
+        if key in seen:
+            count += 1
+            chars += len(line)
+        else:
+            seen.add(key)
+    return count, chars
+
+
 NgramSize = Annotated[int, Field(ge=1, le=MAX_N)]  # the n-gram hashing's limit
 
 
@@ -69,12 +106,23 @@ class ChineseQualitySection(Section):
     dup_line_char_frac: float = 0.2
     dup_para_frac: float = 0.3
     dup_para_char_frac: float = 0.2
-    # n-gram size (1..64, the hashing's limit) -> threshold
-    top_ngrams: dict[NgramSize, float] = Field(default_factory=lambda: {2: 0.20, 3: 0.18, 4: 0.16})
+    # n-gram size (1..64, the hashing's limit) -> threshold. A Chinese technical term is one 3-5
+    # character n-gram ("软件包管理", "正则表达式"), so technical text repeats character n-grams far more
+    # than English repeats word n-grams: Gopher's word thresholds (0.20..0.10) removed 30% of good
+    # Debian documentation. The defaults sit above the 99th percentile of good Chinese technical
+    # documents and far below keyword spam and repeated boilerplate (docs/recipes.md has the numbers).
+    top_ngrams: dict[NgramSize, float] = Field(default_factory=lambda: {2: 0.30, 3: 0.28, 4: 0.26})
     dup_ngrams: dict[NgramSize, float] = Field(
-        default_factory=lambda: {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10}
+        default_factory=lambda: {5: 0.40, 6: 0.35, 7: 0.32, 8: 0.30, 9: 0.28, 10: 0.25}
     )
-    line_punct_thr: float = 0.12  # fraction of lines ending in terminal punctuation (FineWeb)
+    line_punct_thr: float = 0.12  # fraction of prose lines ending in terminal punctuation (FineWeb)
+    terminal_punct: str = ZH_TERMINAL
+    closing_punct: str = ZH_CLOSING  # closing quotes/brackets allowed after the terminal punctuation
+    # the line rules (duplicate lines, terminal punctuation, short lines, zh_char_dup_ratio) count only
+    # Chinese prose lines: lines without Han characters (code, command output, English), option lines
+    # (-x, --foo), shell prompts and table rows are left out. false: every line counts (before 2026-12)
+    prose_lines_only: bool = True
+    dup_lines_ignore_digits: bool = True  # lines equal but for their numbers are duplicates
     short_line_thr: float = 0.67
     short_line_length: int = 10  # characters (Chinese lines carry ~3x the content of English ones)
     char_dup_ratio: float = 0.1
@@ -118,8 +166,13 @@ class ChineseQualityFilter(BaseFilter):
         if dup_chars / len(text) > c.dup_para_char_frac:
             return False, "zh_dup_para_char_frac"
         lines = [line.strip() for line in _LINES.split(text) if line.strip()]
-        n_dup, line_dup_chars = find_duplicates(lines)
-        if n_dup / len(lines) > c.dup_line_frac:
+        # Chinese prose lines: code, commands, option lines and table rows repeat by nature ("$ pwd",
+        # "Pin-Priority: -1", "同上" cells) and are left out of the line rules unless prose_lines_only is off
+        prose = [line for line in lines if is_prose(line)] if c.prose_lines_only else lines
+        # lines that differ only in numbers (ads with a different phone or QQ number each time) repeat
+        keys = _DIGITS.sub("0", "\n".join(prose)).split("\n") if c.dup_lines_ignore_digits else prose
+        n_dup, line_dup_chars = duplicate_lines(prose, keys)
+        if n_dup > c.dup_line_frac * len(prose):
             return False, "zh_dup_line_frac"
         if line_dup_chars / len(text) > c.dup_line_char_frac:
             return False, "zh_dup_line_char_frac"
@@ -129,14 +182,25 @@ class ChineseQualityFilter(BaseFilter):
         for n, limit in sorted(c.top_ngrams.items()):
             if n in hashes and top_ngram_fraction(hashes[n], n, len(han)) > limit:
                 return False, f"zh_top_{n}_gram"
+        # the fraction never grows with n (a repeated n-gram is two repeated (n-1)-grams over the same
+        # characters), so a shorter n's value under this n's limit decides without counting
+        bound = 1.0
         for n, limit in sorted(c.dup_ngrams.items()):
-            if n in hashes and duplicate_ngram_fraction(hashes[n], n, len(han)) > limit:
+            if n not in hashes or bound <= limit:
+                continue
+            bound = duplicate_ngram_fraction(hashes[n], n, len(han))
+            if bound > limit:
                 return False, f"zh_dup_{n}_gram"
 
         # FineWeb line statistics, with Chinese terminal punctuation and character-based line length
-        if sum(line.endswith(ZH_TERMINAL) for line in lines) / len(lines) < c.line_punct_thr:
+        ends = tuple(c.terminal_punct)
+        ended = sum(
+            (_TRAILING_URL.sub("", line) if "://" in line else line).rstrip(c.closing_punct).endswith(ends)
+            for line in prose
+        )
+        if ended < c.line_punct_thr * len(prose) or not prose:
             return False, "zh_line_punct_ratio"
-        if sum(len(line) <= c.short_line_length for line in lines) / len(lines) > c.short_line_thr:
+        if sum(len(line) <= c.short_line_length for line in prose) > c.short_line_thr * len(prose):
             return False, "zh_short_line_ratio"
         if line_dup_chars / max(1, len(chars)) > c.char_dup_ratio:
             return False, "zh_char_dup_ratio"
