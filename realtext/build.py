@@ -150,13 +150,30 @@ def real_documents(language: str) -> list[dict]:
     return docs
 
 
+# a translated handbook section keeps at most this share of its prose characters identical to en-US
+MAX_UNTRANSLATED_SHARE = 0.2
+
+
+def untranslated_share(section, original: set[str]) -> float:
+    """Share of the section's prose characters (paragraphs, list items, definitions; code and tables
+    are the same in every language) in blocks identical to the en-US page's blocks: partly translated
+    handbook pages keep English paragraphs, which are not the wrong language."""
+    body = [block for block in section.blocks if block.kind in ("p", "li", "dt")]
+    total = sum(len(block.text) for block in body)
+    return sum(len(block.text) for block in body if block.text in original) / max(1, total)
+
+
 def foreign_documents(language: str) -> list[dict]:
-    """Real debian-handbook sections in other languages, for the wrong_language junk."""
+    """Real debian-handbook sections in other languages, for the wrong_language junk; sections that
+    are mostly the untranslated English original are left out (they are not in another language)."""
     out = []
     for locale in FOREIGN_FOR[language]:
         for path in sorted((HANDBOOK / locale).glob("sect.*.html")):
+            english = HANDBOOK / "en-US" / path.name
+            original = {b.text for b in blocks_of(english)} if locale != "en-US" and english.exists() else set()
             for section in sections(blocks_of(path)):
-                if section.anchor != "toc" and 500 <= len(section.text) <= 4000:
+                if (section.anchor != "toc" and 500 <= len(section.text) <= 4000
+                        and untranslated_share(section, original) <= MAX_UNTRANSLATED_SHARE):
                     out.append(
                         {
                             "id": f"debian-handbook/{locale}/{path.stem}#{section.anchor}@wrong_language",
