@@ -30,7 +30,7 @@ class LanguageIDSection(Section):
     # en: FineWeb's 0.65 removed 55 of 2,872 real English documentation sections (top label en, score
     # lowered by commands, paths and names); 0.55 removes 19 and every foreign section 0.65 removes
     # (docs/recipes.md).
-    thresholds: dict[str, float] = Field(default_factory=lambda: {"zh": 0.5, "en": 0.55})
+    thresholds: dict[str, float] = Field(default_factory=lambda: {"zh": 0.55, "en": 0.55})
     # Instruction data: language of the whole conversation, only recorded, not filtered, unless set.
     instruct_threshold: float | None = None
 
