@@ -1,9 +1,12 @@
 """Filtering throughput: our Chinese-aware filter stage vs a stock datatrove pipeline, same data, same run.
 
-    python bench/curation.py [--mb 40] [--repeat 1]
+    python bench/curation.py [--mb 40] [--text demo|realtext] [--rev REV]
 
-Corpus: the demo's Chinese and English web sources (recipes/demo_data), repeated with fresh ids up
-to `--mb` megabytes of text, half Chinese and half English by bytes, written as plain JSON lines.
+Corpus: the demo's Chinese and English web sources (recipes/demo_data), or with `--text realtext` the
+Chinese and English documents of the real-text build (Debian documentation, docs/real_text.md),
+repeated with fresh ids up to `--mb` megabytes of text, half Chinese and half English by bytes,
+written as plain JSON lines. `--rev REV` adds our filters as of commit REV (a clean git worktree, run
+the same way), so a change's effect on throughput is measured in the same run.
 
 - ours:  SourceReader -> Normalizer (ftfy, controls, OpenCC) -> lid.176 -> Chinese character-level
          quality (zh) or Gopher/C4/FineWeb with a regex word tokenizer (en) -> parquet writer
@@ -35,7 +38,9 @@ from pathlib import Path
 
 import zstandard
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])  # not bench/: its files shadow packages and stdlib modules
+# not bench/: its files shadow packages and stdlib modules. BENCH_CHECKOUT: the code of another commit
+# (`--rev`), so that its filters run in the same way as this tree's, side by side.
+sys.path[0] = os.environ.get("BENCH_CHECKOUT") or str(Path(__file__).resolve().parents[1])
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "recipes" / "demo_data"
@@ -51,11 +56,19 @@ def read_demo_texts(name: str) -> list[str]:
     return [json.loads(line)["text"] for line in raw.decode().splitlines() if line.strip()]
 
 
-def build_corpus(folder: Path, megabytes: float) -> dict[str, tuple[Path, int, int]]:
+def read_realtext_texts(lang: str) -> list[str]:
+    """Every document of the real-text build (docs/real_text.md), real and corrupted, labelled or not."""
+    path = REPO / "work" / "realtext" / f"{lang}_docs.jsonl"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run `python -m realtext.build` first (docs/real_text.md)")
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def build_corpus(folder: Path, megabytes: float, text: str = "demo") -> dict[str, tuple[Path, int, int]]:
     """zh.jsonl and en.jsonl with ~megabytes/2 of text each; returns (path, docs, text bytes) per language."""
     out = {}
     for lang, name in (("zh", "zh_web.jsonl.gz"), ("en", "en_web.jsonl.zst")):
-        texts = read_demo_texts(name)
+        texts = read_demo_texts(name) if text == "demo" else read_realtext_texts(lang)
         target = megabytes * 1e6 / 2
         path = folder / f"{lang}.jsonl"
         n = size = 0
@@ -131,10 +144,12 @@ def count_kept(out: Path) -> int:
     return n
 
 
-def measure(which: str, data: Path, lang: str, workdir: Path) -> dict:
-    out = workdir / f"{which}-{lang}"
+def measure(which: str, data: Path, lang: str, workdir: Path, checkout: Path | None = None) -> dict:
+    out = workdir / f"{which}-{lang}-{checkout.name if checkout else 'tree'}"
     cmd = [sys.executable, __file__, "--child", which, str(data), lang, str(out)]
     env = {**os.environ, "CURATION_QUIET": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if checkout:
+        env["BENCH_CHECKOUT"] = str(checkout)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -148,6 +163,9 @@ def measure(which: str, data: Path, lang: str, workdir: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=float, default=40.0, help="corpus size in MB of text (half zh, half en)")
+    parser.add_argument("--text", choices=("demo", "realtext"), default="demo",
+                        help="demo: the demo's web sources; realtext: the real-text build (python -m realtext.build)")
+    parser.add_argument("--rev", help="also run our filters as of this commit (a clean git worktree), side by side")
     parser.add_argument("--child", nargs=4, metavar=("WHICH", "DATA", "LANG", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -156,17 +174,27 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        corpus = build_corpus(workdir, args.mb)
+        corpus = build_corpus(workdir, args.mb, args.text)
+        runs = [("ours", None), ("stock", None)]
+        if args.rev:
+            checkout = workdir / f"ours@{args.rev}"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(checkout), args.rev], check=True)
+            runs.insert(1, (f"ours@{args.rev}", checkout))
         rows = []
-        for lang, (path, docs, size) in corpus.items():
-            for which in ("ours", "stock"):
-                result = measure(which, path, lang, workdir)
-                result.update(which=which, lang=lang, docs=docs, mb=size / 1e6, mb_s_core=size / 1e6 / result["cpu_s"])
-                rows.append(result)
-                print(json.dumps(result), file=sys.stderr)
+        try:
+            for lang, (path, docs, size) in corpus.items():
+                for which, checkout in runs:
+                    result = measure(which.split("@")[0], path, lang, workdir, checkout)
+                    result.update(which=which, lang=lang, docs=docs, mb=size / 1e6, mb_s_core=size / 1e6 / result["cpu_s"])
+                    rows.append(result)
+                    print(json.dumps(result), file=sys.stderr)
+        finally:
+            if args.rev:
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(runs[1][1])], check=False)
     cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("model name")), platform.processor())
-    print(f"\nmachine: {cpu_model}, {os.cpu_count()} cores; python {platform.python_version()}; corpus {args.mb:.0f} MB\n")
+    print(f"\nmachine: {cpu_model}, {os.cpu_count()} cores; python {platform.python_version()}; "
+          f"corpus {args.mb:.0f} MB of {args.text} text\n")
     print("| language | pipeline | docs | MB | wall s | CPU s | MB/s per core | peak RSS MB | kept docs |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -178,6 +206,10 @@ def main() -> None:
         stock = next(r for r in rows if r["lang"] == lang and r["which"] == "stock")
         print(f"{lang}: ours / stock throughput per core = {ours['mb_s_core'] / stock['mb_s_core']:.2f}x; "
               f"peak RSS ratio {ours['peak_rss_mb'] / stock['peak_rss_mb']:.2f}; kept {ours['kept']:,} vs {stock['kept']:,}")
+        if args.rev:
+            old = next(r for r in rows if r["lang"] == lang and r["which"] == f"ours@{args.rev}")
+            print(f"{lang}: ours / ours@{args.rev} throughput per core = {ours['mb_s_core'] / old['mb_s_core']:.2f}x; "
+                  f"kept {ours['kept']:,} vs {old['kept']:,}")
 
 
 if __name__ == "__main__":

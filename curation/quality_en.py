@@ -8,6 +8,7 @@ of spaCy's. The Chinese rules are in `curation.quality_zh`.
 from __future__ import annotations
 
 import bisect
+import re
 from collections import Counter
 
 import numpy as np
@@ -295,13 +296,14 @@ class FastEnglishWordTokenizer(WordTokenizer):
         return (FastEnglishWordTokenizer, ())
 
 
-_CODE_START = regex.compile(
+_CODE_START = re.compile(
     r"(?:[$#%>]|>>>|\.\.\.)\s|--?[A-Za-z0-9]|[|+]|[{}()\[\]<;=/\\]|[A-Za-z_][\w.-]*[:=(]\S"
 )
 _CODE_END = (";", "{", "}", "\\", "(", "[", "=", "|", "&&")
 # two cells separated by runs of spaces, tabs or " | "
-_TABLE = regex.compile(r"\S(?: {2,}|\t)\S")
-_SYMBOLS = frozenset("{}[]()<>=;:/\\$|&*_#~@`'\"+-%^")
+_TABLE = re.compile(r"\S(?: {2,}|\t)\S")
+_SYMBOLS = "{}[]()<>=;:/\\$|&*_#~@`'\"+-%^"
+_DROP_SYMBOLS = str.maketrans("", "", _SYMBOLS)  # len(line) - len(translated) = symbols in the line
 
 
 def is_technical_line(line: str) -> bool:
@@ -323,8 +325,20 @@ def is_technical_line(line: str) -> bool:
         cells = stripped.split(" | ")
         if any(c.isdigit() for c in stripped) or any(len(cell.split()) > 3 for cell in cells):
             return True
-    symbols = sum(c in _SYMBOLS for c in stripped)
+    symbols = len(stripped) - len(stripped.translate(_DROP_SYMBOLS))
     return symbols * 5 >= len(stripped)
+
+
+_PROSE_CACHE: list = [None, None]  # (text, its prose lines): Gopher and FineWeb see the same text object
+
+
+def prose_lines(text: str) -> list[str]:
+    """The non-empty lines of `text` that are not `is_technical_line` (all non-empty lines when every
+    one is technical), computed once per document for the filters that ask in turn."""
+    if _PROSE_CACHE[0] is not text:
+        lines = [line for line in text.split("\n") if line.strip()]
+        _PROSE_CACHE[:] = [text, [line for line in lines if not is_technical_line(line)] or lines]
+    return _PROSE_CACHE[1]
 
 
 class EnglishGopherQualityFilter(GopherQualityFilter):
@@ -349,11 +363,12 @@ class EnglishGopherQualityFilter(GopherQualityFilter):
         result = super().filter(doc)
         if result is not True or not self.skip_technical_lines or not self.min_alpha_words_ratio:
             return result
-        lines = [line for line in doc.text.split("\n") if line.strip()]
-        words = " ".join([line for line in lines if not is_technical_line(line)] or lines).split()
+        words = " ".join(prose_lines(doc.text)).split()
         if (
             words
-            and sum(any(c.isalpha() for c in w) for w in words) / len(words) < self.min_alpha_words_ratio
+            # w.isalpha(): most words, decided in C; the rest (file.txt, don't, 42) character by character
+            and sum(w.isalpha() or any(c.isalpha() for c in w) for w in words) / len(words)
+            < self.min_alpha_words_ratio
         ):
             return False, "gopher_below_alpha_threshold"
         return True
@@ -469,7 +484,7 @@ class EnglishFineWebQualityFilter(FineWebQualityFilter):
         if not lines:
             return False, "empty"
         if self.skip_technical_lines:
-            lines = [line for line in lines if not is_technical_line(line)] or lines
+            lines = prose_lines(doc.text)
         ratio = sum(1 for line in lines if line.endswith(self.stop_chars)) / len(lines)
         if ratio < self.line_punct_thr and not (ratio == 0 and self.line_punct_exclude_zero):
             return False, "line_punct_ratio"
