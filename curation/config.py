@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from common.ngrams import MAX_N
 from common.recipe import Recipe, Section
 from curation.quality_en import EnglishQualitySection
 from curation.quality_zh import ChineseQualitySection
@@ -106,8 +107,10 @@ class CurationSection(Section):
     # held-out documents sharing a sentence with training: back to training ("move") or excluded ("drop");
     # sentences shorter than these do not count (docs/recipes.md, measured on the demo)
     heldout_leaks: Literal["move", "drop"] = "move"
-    heldout_leak_min_chars: int = Field(default=13, ge=1)  # sentences with Chinese: characters, spaces not counted
-    heldout_leak_min_words: int = Field(default=6, ge=1)  # sentences without Chinese: words
+    # sentences with Chinese: characters, spaces not counted; without: words (at most MAX_N: the keys are
+    # n-gram hashes of that many normalised characters or words, common.ngrams)
+    heldout_leak_min_chars: int = Field(default=13, ge=1, le=MAX_N)
+    heldout_leak_min_words: int = Field(default=6, ge=1, le=MAX_N)
     normalize: NormalizeSection = Field(default_factory=NormalizeSection)
     language_id: LanguageIDSection = Field(default_factory=LanguageIDSection)
     quality_zh: ChineseQualitySection = Field(default_factory=ChineseQualitySection)

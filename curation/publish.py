@@ -5,15 +5,20 @@ order or the number of tasks. A held-out document that shares a sentence with th
 documents would measure memory, not generalisation (web text repeats boilerplate, instruction sets
 repeat system prompts), so publish runs three datatrove passes per source:
 
-1. split: training documents go to `curated/`, held-out candidates to scratch, with the hashes of
-   their sentences (`sentence_hashes`: text cut at 。！？；… , at . ! ? before a space, and at newlines;
-   only sentences of at least `heldout_leak_min_chars` characters with Chinese in them, or
-   `heldout_leak_min_words` words without, count, so "例如：" or "See below." leak nothing);
-2. scan: every training document is looked up in that index (sorted hashes of the held-out side, a
-   small fraction of the data, so the index stays small however large the source is);
-3. route: a candidate that shares a sentence with training leaks. So does one that shares a sentence
-   with another leaking candidate (moving that one to training would make it leak), so whole groups
-   of candidates linked by shared sentences move together. Leaking candidates go back to `curated/`
+1. split: training documents go to `curated/`, held-out candidates to scratch, with one key per
+   sentence (`sentence_keys`: text cut at 。！？；… , at . ! ? before a space, and at newlines; only
+   sentences of at least `heldout_leak_min_chars` characters with Chinese in them, or
+   `heldout_leak_min_words` words without, count, so "例如：" or "See below." leak nothing). The key is
+   the hash of the sentence's first `heldout_leak_min_chars` normalised characters (with Chinese) or
+   first `heldout_leak_min_words` words (without): the same hash as that span has anywhere else;
+2. scan: every window of that many characters and of that many words of every training document
+   (`span_keys`) is looked up in that index (sorted keys of the held-out side, a small fraction of the
+   data, so the index stays small however large the source is). A held-out sentence that occurs in
+   training, alone or inside a longer sentence, a table row or a paragraph, is found, as is one whose
+   first 13 characters (6 words) occur there;
+3. route: a candidate with a key found in training leaks. So does one that shares a key with another
+   leaking candidate (moving that one to training would make it leak), so whole groups of candidates
+   linked by shared sentences move together. Leaking candidates go back to `curated/`
    (`moved-<rank>.parquet`, nothing lost) or, with `curation.heldout_leaks: drop`, to
    `excluded/<source>/heldout_leak/` with the first shared sentence; the others go to `heldout/`.
 
@@ -33,7 +38,10 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from common.documents import iter_documents
+from common.ngrams import mix64, ngram_hashes
 from common.text import has_han
+from curation.dedup.shingles import token_hashes
 from curation.io import documents_reader, documents_writer, ensure_documents
 from curation.stages import StageContext
 
@@ -53,31 +61,53 @@ def is_heldout(doc_id: str, seed: int, fraction: float) -> bool:
     return int.from_bytes(digest, "little") / 2**64 < fraction
 
 
-def sentences(text: str, min_chars: int, min_words: int) -> list[str]:
-    """The sentences of `text` long enough to count as a leak, whitespace collapsed: with Chinese in them
-    at least `min_chars` characters (spaces not counted), else at least `min_words` words."""
-    out = []
+def _windows(text: str, mode: str, n: int) -> np.ndarray:
+    """Hashes of every window of `n` normalised characters ("chars": lower case, punctuation and spaces
+    dropped, digits kept) or `n` words ("words") of `text`, as near dedup shingles them."""
+    return ngram_hashes(token_hashes(text, mode, keep_digits=True), n, short=False)
+
+
+def sentence_ends(text: str, min_chars: int, min_words: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The sentences of `text` that count, with the hash of each one's first and last window (`min_chars`
+    normalised characters when it holds Chinese, else `min_words` words). A sentence counts when it has
+    such a window, and it occurs in a text only if both its end windows are among the text's
+    `span_keys`; the text then almost always contains it (a template's shared opening alone does not)."""
+    found, first, last = [], [], []
     for piece in _SENTENCE_END.split(text):
         words = piece.split()
         if not words:
             continue
         sentence = " ".join(words)
-        if has_han(sentence):
-            if len(sentence) - len(words) + 1 >= min_chars:
-                out.append(sentence)
-        elif len(words) >= min_words:
-            out.append(sentence)
-    return out
+        windows = _windows(sentence, "chars", min_chars) if has_han(sentence) else _windows(sentence, "words", min_words)
+        if len(windows):
+            found.append(sentence)
+            first.append(windows[0])
+            last.append(windows[-1])
+    return found, np.array(first, dtype=np.uint64), np.array(last, dtype=np.uint64)
 
 
-def _hash(sentence: str) -> int:
-    return int.from_bytes(hashlib.blake2b(sentence.encode("utf-8"), digest_size=8).digest(), "little")
+def sentences(text: str, min_chars: int, min_words: int) -> list[str]:
+    """The sentences of `text` long enough to count as a leak, whitespace collapsed: with Chinese in them
+    at least `min_chars` characters (letters, digits, Han; punctuation and spaces not counted), else at
+    least `min_words` words."""
+    return sentence_ends(text, min_chars, min_words)[0]
 
 
-def sentence_hashes(text: str, min_chars: int, min_words: int) -> np.ndarray:
-    """Sorted distinct 64-bit hashes of the sentences of `text` that count (see `sentences`)."""
-    found = sentences(text, min_chars, min_words)
-    return np.unique(np.fromiter((_hash(s) for s in found), dtype=np.uint64, count=len(found)))
+def sentence_keys(text: str, min_chars: int, min_words: int) -> np.ndarray:
+    """Sorted distinct identities of the sentences of `text` that count: the held-out side. A sentence's
+    identity mixes its two end windows (see `sentence_ends`)."""
+    _, first, last = sentence_ends(text, min_chars, min_words)
+    return np.unique(identity(first, last))
+
+
+def identity(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    return mix64(first ^ (last * np.uint64(0x9E3779B97F4A7C15)))
+
+
+def span_keys(text: str, min_chars: int, min_words: int) -> np.ndarray:
+    """Sorted distinct hashes of every window of `min_chars` characters and of `min_words` words of
+    `text`: the training side, looked up against the held-out sentences' end windows."""
+    return np.unique(np.concatenate([_windows(text, "chars", min_chars), _windows(text, "words", min_words)]))
 
 
 def _members(needles: np.ndarray, hashes: np.ndarray) -> np.ndarray:
@@ -89,8 +119,8 @@ def _members(needles: np.ndarray, hashes: np.ndarray) -> np.ndarray:
 
 
 class HeldoutSplit(PipelineStep):
-    """Sends the seeded held-out candidates to a scratch writer, with the hashes of their sentences, and
-    passes the training documents on."""
+    """Sends the seeded held-out candidates to a scratch writer, with the identities and end windows of
+    their sentences, and passes the training documents on."""
 
     name = "🎯 Held-out split"
     type = "🔀 - SPLIT"
@@ -103,12 +133,16 @@ class HeldoutSplit(PipelineStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         per_doc: list[np.ndarray] = []
+        ends: list[np.ndarray] = []  # rows (identity, first window, last window)
         with documents_writer(self.candidates_folder) as writer:
             for doc in data:
                 if is_heldout(str(doc.id), self.seed, self.fraction):
                     self.stat_update("heldout_candidates")
                     writer.write(doc, rank)
-                    per_doc.append(sentence_hashes(doc.text, self.min_chars, self.min_words))
+                    _, first, last = sentence_ends(doc.text, self.min_chars, self.min_words)
+                    ident = identity(first, last)
+                    per_doc.append(np.unique(ident))
+                    ends.append(np.stack([ident, first, last], axis=1))
                 else:
                     self.stat_update("curated")
                     yield doc
@@ -118,14 +152,16 @@ class HeldoutSplit(PipelineStep):
         hashes = np.concatenate(per_doc + [np.zeros(0, np.uint64)])
         tmp = folder / f"{rank:05d}.partial"  # renamed when complete: a killed task leaves no .npz behind
         with open(tmp, "wb") as f:
-            np.savez(f, hashes=hashes, offsets=offsets)
+            np.savez(f, hashes=hashes, offsets=offsets, ends=np.concatenate(ends + [np.zeros((0, 3), np.uint64)]))
         tmp.replace(folder / f"{rank:05d}.npz")
 
 
 def build_index(hashes_folder: Path) -> dict[str, np.ndarray]:
-    """The held-out side's sentence index: sorted distinct `hashes`, per hash its `group` (the smallest
-    index of the hashes linked to it through candidates that share sentences) and `docs` (how many
-    candidates hold it)."""
+    """The held-out side's sentence index: sorted distinct sentence identities `hashes`, per identity its
+    `group` (the smallest index of the identities linked to it through candidates that share sentences)
+    and `docs` (how many candidates hold it); `windows`, the sorted distinct end windows the scan looks
+    for; and per sentence, sorted by its first window, `first`, `last` and `position` (of its identity in
+    `hashes`)."""
     parts = [dict(np.load(f)) for f in sorted(Path(hashes_folder).glob("[0-9]*.npz"))]
     all_hashes = np.concatenate([p["hashes"] for p in parts] + [np.zeros(0, np.uint64)])
     hashes, docs = np.unique(all_hashes, return_counts=True)
@@ -139,8 +175,17 @@ def build_index(hashes_folder: Path) -> dict[str, np.ndarray]:
         tails.append(positions)
     a = np.concatenate(heads + [np.zeros(0, np.int64)])
     b = np.concatenate(tails + [np.zeros(0, np.int64)])
-    group = np.arange(len(hashes), dtype=np.int64)
-    while True:  # label propagation with pointer jumping: every hash ends with its group's smallest index
+    ends = np.unique(np.concatenate([p["ends"] for p in parts] + [np.zeros((0, 3), np.uint64)]), axis=0)
+    ends = ends[np.argsort(ends[:, 1], kind="stable")]
+    return {"hashes": hashes, "group": connected(len(hashes), a, b), "docs": docs, "windows": np.unique(ends[:, 1:]),
+            "first": ends[:, 1].copy(), "last": ends[:, 2].copy(), "position": np.searchsorted(hashes, ends[:, 0])}
+
+
+def connected(n: int, a: np.ndarray, b: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+    """Per node of a graph of `n` nodes with edges a[i]-b[i]: the smallest node of its component (label
+    propagation with pointer jumping), starting from `group` when given."""
+    group = np.arange(n, dtype=np.int64) if group is None else group.copy()
+    while True:
         low = np.minimum(group[a], group[b])
         before = group.copy()
         np.minimum.at(group, a, low)
@@ -148,12 +193,39 @@ def build_index(hashes_folder: Path) -> dict[str, np.ndarray]:
         while not np.array_equal(group, group[group]):
             group = group[group]
         if np.array_equal(group, before):
-            return {"hashes": hashes, "group": group, "docs": docs}
+            return group
+
+
+def link_contained(index: dict[str, np.ndarray], candidates: Path, min_chars: int, min_words: int) -> None:
+    """Links, in `index["group"]`, each candidate's sentences with the other candidates' sentences that
+    occur inside its text (a heading held out alone and the paragraph quoting it): when either moves to
+    training, the other would share that sentence with training, so they move together. Reads the
+    candidates (the held-out side, a small fraction of the source) in this process."""
+    heads, tails = [], []
+    for doc in iter_documents(candidates):
+        own = _members(sentence_keys(doc["text"], min_chars, min_words), index["hashes"])
+        inside = occurring(index, span_keys(doc["text"], min_chars, min_words))
+        if len(own) and len(inside):
+            heads.append(np.full(len(inside), own[0]))
+            tails.append(inside)
+    if heads:
+        index["group"] = connected(len(index["hashes"]), np.concatenate(heads), np.concatenate(tails), index["group"])
+
+
+def occurring(index: dict[str, np.ndarray], windows: np.ndarray) -> np.ndarray:
+    """Positions in `index["hashes"]` of the held-out sentences whose first and last windows are both
+    among `windows` (the sorted span keys of one training document)."""
+    found = windows[np.isin(windows, index["windows"], assume_unique=True)]
+    if not len(found):
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = np.searchsorted(index["first"], found, "left"), np.searchsorted(index["first"], found, "right")
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a] + [np.zeros(0, np.int64)])
+    return np.unique(index["position"][rows[np.isin(index["last"][rows], found)]])
 
 
 class LeakScan(PipelineStep):
-    """Looks every training document up in the held-out index and records which held-out sentences
-    occur in training (one .npy of index positions per task). Passes nothing on."""
+    """Looks every training document's windows up in the held-out index and records which held-out
+    sentences occur in it (one .npy of index positions per task). Passes nothing on."""
 
     name = "🔎 Held-out leak scan"
     type = "🔀 - SPLIT"
@@ -164,13 +236,13 @@ class LeakScan(PipelineStep):
         self.min_chars, self.min_words = min_chars, min_words
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        index = np.load(self.index_file)["hashes"]
+        index = dict(np.load(self.index_file))
         found: list[np.ndarray] = []
         for doc in data:
             if is_heldout(str(doc.id), self.seed, self.fraction):
                 continue
             self.stat_update("training_docs")
-            hits = _members(sentence_hashes(doc.text, self.min_chars, self.min_words), index) if len(index) else ()
+            hits = occurring(index, span_keys(doc.text, self.min_chars, self.min_words)) if len(index["hashes"]) else ()
             if len(hits):
                 self.stat_update("training_docs_sharing_a_sentence")
                 found.append(hits)
@@ -215,7 +287,7 @@ class LeakRouter(PipelineStep):
         moved = documents_writer(self.moved_folder, MOVED_FILES) if self.moved_folder else None
         try:
             for doc in data:
-                hashes = sentence_hashes(doc.text, self.min_chars, self.min_words)
+                hashes = sentence_keys(doc.text, self.min_chars, self.min_words)
                 if not len(_members(hashes, tainted)):
                     self.stat_update("heldout")
                     yield doc
@@ -228,8 +300,10 @@ class LeakRouter(PipelineStep):
                 else:
                     self.stat_update("leak_dropped")
                     if self.exclusion_writer is not None:
-                        shared = next(s for s in sentences(doc.text, self.min_chars, self.min_words)
-                                      if len(_members(np.array([_hash(s)], np.uint64), direct if shares else linking)))
+                        found, first, last = sentence_ends(doc.text, self.min_chars, self.min_words)
+                        ident = identity(first, last)
+                        shared = next(s for s, key in zip(found, ident, strict=True)
+                                      if len(_members(np.array([key]), direct if shares else linking)))
                         doc.metadata["filter_reason"] = REASON
                         doc.metadata["leaked_sentence"] = shared
                         self.exclusion_writer.write(doc, rank)
@@ -266,6 +340,7 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
             return {}
         ensure_documents(work / "candidates")
         index = build_index(work / "heldout_hashes")
+        link_contained(index, work / "candidates", **lengths)
         index_file = work / "heldout_index.npz"
         np.savez(index_file, **index)
         scan = [

@@ -19,7 +19,7 @@ from curation.report import build_report, print_report
 from tests.curation_helpers import read_excluded, recipe_with, source, stage_context
 
 SEED = 11
-SHARED = "这一句在训练文档和评估文档里都出现过，而且足够长。"  # 24 characters
+SHARED = "这一句在训练文档和评估文档里都出现过，而且足够长。"  # 23 characters, punctuation not counted
 CHAIN = "这一句只在两个被留出的文档里出现，它们因此一起移动。"
 SHORT = "例如："  # a common phrase, shorter than heldout_leak_min_chars: never a leak
 
@@ -123,7 +123,7 @@ def test_short_sentences_do_not_count_and_longer_minimums_are_recipe_keys(tmp_pa
         "The value 3.14 is not the end of a sentence here"]
     assert sentences("运行  apt-get   update 命令来更新软件包列表", 13, 6) == ["运行 apt-get update 命令来更新软件包列表"]
     docs, expected = leak_fixture()
-    shared = len(SHARED.rstrip("。"))  # 24 characters; CHAIN has 25
+    shared = len(SHARED.rstrip("。").replace("，", ""))  # 23 characters, punctuation not counted; CHAIN has 24
     ctx = run_publish(tmp_path, docs, heldout_leak_min_chars=shared)  # both count
     assert ids(ctx.workdir / "heldout" / "s") == expected["heldout"]
     ctx = run_publish(tmp_path, docs, force={"publish"}, heldout_leak_min_chars=shared + 1)  # only CHAIN, in held-out docs only
@@ -222,3 +222,24 @@ def test_minimum_sentence_lengths_must_be_positive(tmp_path, value):
 
     with pytest.raises(RecipeError, match="heldout_leak_min_chars"):
         load_curation(recipe_with(tmp_path, curation={"heldout_leak_min_chars": value}))
+
+
+def test_a_heldout_sentence_inside_a_longer_training_text_leaks_a_shared_opening_does_not(tmp_path):
+    """A held-out table cell or heading that occurs inside a training paragraph or table row leaks (both
+    its end windows are in that training document); held-out sentences that only open like a training
+    sentence (a template) do not."""
+    fraction = 0.3
+    n = 40
+    held = [f"d{i}" for i in range(n) if is_heldout(f"d{i}", SEED, fraction)]
+    train = [f"d{i}" for i in range(n) if not is_heldout(f"d{i}", SEED, fraction)]
+    texts = {f"d{i}": unique(i) for i in range(n)}
+    cell = "列出软件包安装的所有文件和目录"  # 15 characters
+    texts[train[0]] = f"命令 | 说明\ndpkg -L 软件包名 | {cell} | 常用\n" + unique(0)
+    texts[held[0]] = cell  # inside a training table row
+    texts[train[1]] = "Use the following command to list every file that a package installed on this system."
+    texts[held[1]] = "Use the following command to remove every configuration file of the package."  # same opening
+    texts[held[2]] = "列出软件包安装的所有文件和相关的配置说明"  # opens like the cell (13 characters), ends otherwise
+    ctx = run_publish(tmp_path, [{"id": i, "text": t} for i, t in texts.items()], heldout_fraction=fraction)
+    assert held[0] not in ids(ctx.workdir / "heldout" / "s")
+    assert held[0] in ids(ctx.workdir / "curated" / "s")
+    assert {held[1], held[2]} <= ids(ctx.workdir / "heldout" / "s")
