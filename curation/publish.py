@@ -43,7 +43,7 @@ from common.ngrams import mix64, ngram_hashes
 from common.text import has_han
 from curation.dedup.shingles import token_hashes
 from curation.io import documents_reader, documents_writer, ensure_documents
-from curation.stages import StageContext
+from curation.stages import StageContext, StageError
 
 STAGE = "publish"
 REASON = "heldout_leak"
@@ -163,6 +163,8 @@ def build_index(hashes_folder: Path) -> dict[str, np.ndarray]:
     for; and per sentence, sorted by its first window, `first`, `last` and `position` (of its identity in
     `hashes`)."""
     parts = [dict(np.load(f)) for f in sorted(Path(hashes_folder).glob("[0-9]*.npz"))]
+    if any("ends" not in part for part in parts):
+        raise StageError(f"{hashes_folder} was written by an older version of publish: rerun with --force publish")
     all_hashes = np.concatenate([p["hashes"] for p in parts] + [np.zeros(0, np.uint64)])
     hashes, docs = np.unique(all_hashes, return_counts=True)
     # edges: every sentence of a candidate to the candidate's first sentence
