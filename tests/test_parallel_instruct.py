@@ -362,21 +362,8 @@ def test_an_answer_ending_a_sentence_is_never_cut_and_spaces_after_it_change_not
 # --- the labelled real text, when the realtext build exists ----------------------------------
 
 
-def _labelled(name: str) -> list[dict]:
-    try:
-        import realtext
-    except ImportError:
-        pytest.skip("the realtext package is not in this checkout")
-    try:
-        return realtext.load(name)
-    except realtext.RealTextMissing as missing:
-        pytest.skip(str(missing))
-    except FileNotFoundError as missing:  # labels not built yet
-        pytest.skip(str(missing))
-
-
-def test_labelled_pairs_good_kept_and_junk_removed():
-    items = _labelled("pairs")
+def test_labelled_pairs_good_kept_and_junk_removed(labelled):
+    items = labelled("pairs")
     keep = ParallelPairFilter(ParallelSection(drop_duplicate_pairs=False))
     decided = [
         (
@@ -394,8 +381,8 @@ def test_labelled_pairs_good_kept_and_junk_removed():
     assert len(junk) - sum(junk) >= 0.8 * len(junk)
 
 
-def test_labelled_instructions_good_kept():
-    items = _labelled("instruct")
+def test_labelled_instructions_good_kept(labelled):
+    items = labelled("instruct")
     keep = InstructionFilter(InstructSection(drop_duplicate_prompts=False))
     good = [item for item in items if item["label"] == "good"]
     kept = [

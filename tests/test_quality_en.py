@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import zstandard
 from datatrove.data import Document
 from datatrove.pipeline.filters import C4QualityFilter, FineWebQualityFilter, GopherRepetitionFilter
@@ -230,14 +229,10 @@ def test_recipe_repetition_thresholds_keep_the_vectorised_filter_identical():
     assert all(_reason(stock, t) == _reason(ours, t) for t in texts)
 
 
-def test_real_english_documentation_is_kept_and_junk_removed():
+def test_real_english_documentation_is_kept_and_junk_removed(labelled):
     """The labelled Debian documentation (realtext): language ID at the default threshold, then the
     English filters with the recipe's defaults. Measured: docs/curation_stages.md."""
-    realtext = pytest.importorskip("realtext")
-    try:
-        items = realtext.load("en_docs")
-    except realtext.RealTextMissing as missing:
-        pytest.skip(str(missing))
+    items = labelled("en_docs")
     from curation.config import NormalizeSection
     from curation.lid import ExpectedLanguageFilter
     from curation.normalize import Normalizer

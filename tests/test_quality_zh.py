@@ -339,14 +339,10 @@ def test_option_prompt_and_table_lines_are_not_prose():
     assert decide(table, min_chars=10) == (False, "zh_line_punct_ratio")
 
 
-def test_on_labelled_chinese_documentation_it_removes_junk_and_keeps_the_good():
+def test_on_labelled_chinese_documentation_it_removes_junk_and_keeps_the_good(labelled):
     """The labelled Debian documentation set (realtext): after language ID, this filter removes no
     good document and at least as much junk as the thresholds it replaced (docs/recipes.md)."""
-    realtext = pytest.importorskip("realtext")
-    try:
-        items = realtext.load("zh_docs")
-    except realtext.RealTextMissing as missing:
-        pytest.skip(str(missing))
+    items = labelled("zh_docs")
     from curation.lid import ExpectedLanguageFilter
 
     language = ExpectedLanguageFilter("zh", 0.5)
