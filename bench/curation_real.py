@@ -49,14 +49,6 @@ SETS = {
 }
 
 
-def record(item: dict, kind: str) -> dict:
-    if kind == "mono":
-        return {"id": item["id"], "text": item["text"]}
-    if kind == "parallel":
-        return {"id": item["id"], "zh": item["zh"], "en": item["en"]}
-    return {"id": item["id"], "messages": item["messages"]}
-
-
 def write_inputs(folder: Path, items: dict[str, list[dict]], curation: dict) -> Path:
     """One jsonl per source and a recipe that reads them; returns the recipe's path."""
     sources = []
@@ -66,7 +58,7 @@ def write_inputs(folder: Path, items: dict[str, list[dict]], curation: dict) -> 
             path = folder / f"{name}.jsonl"
             with path.open("w", encoding="utf-8") as f:
                 for item in chosen:
-                    f.write(json.dumps(record(item, kind), ensure_ascii=False) + "\n")
+                    f.write(json.dumps(realtext.record(item, kind), ensure_ascii=False) + "\n")
             sources.append({"kind": kind, "name": name, "input": {"path": path.name}}
                            | ({"language": language} if language else {}))
     recipe = {"name": "curation_real", "workdir": "work", "sources": sources,

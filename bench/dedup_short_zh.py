@@ -21,7 +21,6 @@ real `dedup` stage (near dedup only, the recipe defaults unless given) and print
 from __future__ import annotations
 
 import argparse
-import html.parser
 import json
 import random
 import re
@@ -34,56 +33,23 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])  # not bench/: its files 
 from loguru import logger  # noqa: E402
 
 SOURCES = ["/usr/share/gimp/2.0/help/zh_CN", "/usr/share/debian-reference"]
-BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "title", "td", "th", "dt", "dd", "caption", "figcaption", "a", "span", "div"}
 HAN = re.compile(r"[\u4e00-\u9fff]")
-SENTENCE_END = re.compile(r"[。！？；\n]+")
-
-
-class _Text(html.parser.HTMLParser):
-    """Text runs between block-level tags (a quick extraction for measurement, not the project's extractor)."""
-
-    def __init__(self):
-        super().__init__()
-        self.runs: list[str] = []
-        self._buf: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
-            self._skip += 1
-        if tag in BLOCKS:
-            self._flush()
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style"):
-            self._skip = max(0, self._skip - 1)
-        if tag in BLOCKS:
-            self._flush()
-
-    def handle_data(self, data):
-        if not self._skip:
-            self._buf.append(data)
-
-    def _flush(self):
-        text = " ".join("".join(self._buf).split())
-        self._buf = []
-        if text:
-            self.runs.append(text)
+SENTENCE_END = re.compile(r"[。！？；\n]+| \| ")  # sentences, and the cells of table rows
 
 
 def real_short_texts(min_chars: int = 10, max_chars: int = 49) -> list[str]:
     """Distinct (after normalisation) real Chinese strings of min_chars..max_chars normalised characters,
     mostly Han, from the installed documentation; sorted, so the sample depends only on the packages."""
     from curation.dedup.shingles import normalize
+    from realtext.extract import page_blocks
 
     files = sorted(Path(SOURCES[0]).glob("*.html")) + sorted(Path(SOURCES[1]).glob("*.zh-cn.html"))
     if not files:
         raise SystemExit(f"no Chinese documentation under {SOURCES}: apt-get install gimp-help-zh-cn debian-reference-zh-cn")
     seen: dict[str, str] = {}
     for file in files:
-        parser = _Text()
-        parser.feed(file.read_text(encoding="utf-8", errors="replace"))
-        for run in parser.runs:
+        # the project's extractor (docs/real_text.md): headings, paragraphs, list items, table rows
+        for run in (block.text for block in page_blocks(file.read_text(encoding="utf-8", errors="replace"))):
             for piece in SENTENCE_END.split(run):
                 piece = piece.strip(" ，,：:")
                 norm = normalize(piece, "chars")

@@ -80,3 +80,13 @@ def load(name: str, folder: str | Path | None = None) -> list[dict]:
                 item["label"], item["reason"] = wanted[item["id"]]
                 items.append(item)
     return items
+
+
+def record(item: dict, kind: str) -> dict:
+    """An item as the raw record of a curation source of `kind` (mono: id/text; parallel: id/zh/en;
+    instruct: id/messages), so a labelled set can be run through `curation.run` as a source."""
+    if kind == "mono":
+        return {"id": item["id"], "text": item["text"]}
+    if kind == "parallel":
+        return {"id": item["id"], "zh": item["zh"], "en": item["en"]}
+    return {"id": item["id"], "messages": item["messages"]}

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+import realtext
 from common.documents import iter_documents, iter_excluded
 from curation import filter_stage
 from tests.curation_helpers import recipe_with, stage_context
@@ -15,14 +16,6 @@ from tests.curation_helpers import recipe_with, stage_context
 # labelled set -> (source kind, language) of the sources it becomes
 SOURCES = {"zh_docs": ("mono", "zh"), "en_docs": ("mono", "en"), "pairs": ("parallel", None),
            "instruct_zh": ("instruct", "zh"), "instruct_en": ("instruct", "en")}
-
-
-def record(item: dict, kind: str) -> dict:
-    if kind == "mono":
-        return {"id": item["id"], "text": item["text"]}
-    if kind == "parallel":
-        return {"id": item["id"], "zh": item["zh"], "en": item["en"]}
-    return {"id": item["id"], "messages": item["messages"]}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +28,7 @@ def outcomes(labelled, tmp_path_factory):
         chosen = [it for it in items[name] if kind != "instruct" or it["language"] == language]
         items[name] = chosen
         with (root / f"{name}.jsonl").open("w", encoding="utf-8") as f:
-            f.writelines(json.dumps(record(it, kind), ensure_ascii=False) + "\n" for it in chosen)
+            f.writelines(json.dumps(realtext.record(it, kind), ensure_ascii=False) + "\n" for it in chosen)
         sources.append({"kind": kind, "name": name, "input": {"path": f"{name}.jsonl"}}
                        | ({"language": language} if language else {}))
     ctx = stage_context(recipe_with(root, *sources, curation={"workers": 1}))
