@@ -9,6 +9,16 @@
                               "chance" (mean of subjects' expected accuracy of guessing),
                               "subjects": {subject: {"n", "correct", "accuracy"}}}}}}}
     METRICS = {"docs", "tokens", "chars", "nll" (nats), "loss", "perplexity", "bits_per_char"}
+
+Intervals (added by `add_uncertainty`, evaluation/stats.py; every interval is [low, high] as fractions,
+or null when there are no items):
+    benchmark: "average_ci95" (stratified bootstrap), "micro_ci95" (Wilson); subject: "ci95" (Wilson);
+    category (when present): "ci95" (Wilson when its accuracy is correct / n, else the bootstrap over
+    its subjects); top level "intervals": {kind: method} and
+    "comparisons": {"base": first model, "method", "models": {name: {benchmark: PAIRED |
+        {"missing": why}}}}, PAIRED = {"n", "both_correct", "only_base_correct", "only_model_correct",
+        "neither_correct", "difference" (model - base, micro), "ci95", "subjects": {subject: PAIRED}}
+    read from `predictions/<model>/<benchmark>.jsonl` (items matched on subject, id, line).
 """
 
 from __future__ import annotations
@@ -16,6 +26,8 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+
+from evaluation.stats import METHODS, mean_of_subjects_interval, paired_difference, wilson
 
 FORMAT_VERSION = 1
 
@@ -28,6 +40,101 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
+
+
+def _ci(interval) -> list[float] | None:
+    return [float(interval[0]), float(interval[1])] if interval else None
+
+
+def _pct_ci(value: float | None, interval, signed: bool = False) -> str:
+    """`45.0 [32.1, 58.3]` (percent); `–` for no value; `(no interval)` when there are no items."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "– (no items)"
+    number = f"{100 * value:+.1f}" if signed else f"{100 * value:.1f}"
+    if not interval:
+        return f"{number} (no interval)"
+    if signed:
+        return f"{number} [{100 * interval[0]:+.1f}, {100 * interval[1]:+.1f}]"
+    return f"{number} [{100 * interval[0]:.1f}, {100 * interval[1]:.1f}]"
+
+
+def _benchmark_intervals(bench: dict) -> None:
+    subjects = bench.get("subjects", {})
+    for stats in subjects.values():
+        stats["ci95"] = _ci(wilson(stats["correct"], stats["n"]))
+    bench["micro_ci95"] = _ci(wilson(bench["correct"], bench["n"]))
+    bench["average_ci95"] = _ci(mean_of_subjects_interval([(s["correct"], s["n"]) for s in subjects.values()]))
+    for category in (bench.get("categories") or {}).values():
+        n, correct = category.get("n", 0), category.get("correct", 0)
+        accuracy = category.get("accuracy")
+        micro = n > 0 and accuracy is not None and abs(accuracy - correct / n) < 1e-9
+        if micro or not category.get("subjects"):
+            category["ci95"] = _ci(wilson(correct, n))
+        else:
+            counts = [(subjects[s]["correct"], subjects[s]["n"]) for s in category["subjects"] if s in subjects]
+            category["ci95"] = _ci(mean_of_subjects_interval(counts))
+
+
+def safe_name(model: str) -> str:
+    """The model's folder name under predictions/ (as evaluation.run writes it)."""
+    return model.replace("/", "__")
+
+
+def read_correctness(out: Path, model: str, benchmark: str) -> dict[tuple, bool] | None:
+    """Per-item correctness {(subject, id, line): predicted == answer} from the predictions file
+    evaluation.run wrote; None when there is no such file."""
+    path = out / "predictions" / safe_name(model) / f"{benchmark}.jsonl"
+    if not path.is_file():
+        return None
+    items = {}
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                items[(row.get("subject"), str(row.get("id")), row.get("line"))] = row["predicted"] == row["answer"]
+    return items
+
+
+def compare_models(results: dict, out: Path | None) -> dict | None:
+    """Every model vs the first one, per benchmark both ran, on the items both predicted."""
+    names = list(results["models"])
+    if len(names) < 2:
+        return None
+    base = names[0]
+    comparisons: dict = {"base": base, "method": METHODS["paired_difference"], "models": {}}
+    for name in names[1:]:
+        per_bench: dict = {}
+        shared = [b for b in results["models"][name].get("benchmarks", {})
+                  if b in results["models"][base].get("benchmarks", {})]
+        for bench in shared:
+            a = read_correctness(out, base, bench) if out else None
+            b = read_correctness(out, name, bench) if out else None
+            if a is None or b is None:
+                per_bench[bench] = {"missing": "no predictions file for " + (base if a is None else name)}
+                continue
+            keys = [k for k in a if k in b]
+            entry = paired_difference([a[k] for k in keys], [b[k] for k in keys]).as_dict()
+            entry["subjects"] = {}
+            for subject in dict.fromkeys(k[0] for k in keys):
+                sub = [k for k in keys if k[0] == subject]
+                entry["subjects"][subject] = paired_difference([a[k] for k in sub], [b[k] for k in sub]).as_dict()
+            per_bench[bench] = entry
+        comparisons["models"][name] = per_bench
+    return comparisons
+
+
+def add_uncertainty(results: dict, out: Path | None = None) -> dict:
+    """Add 95% intervals to every accuracy and the paired differences vs the first model (in place)."""
+    for model in results["models"].values():
+        for bench in model.get("benchmarks", {}).values():
+            _benchmark_intervals(bench)
+    results["intervals"] = dict(METHODS)
+    comparisons = compare_models(results, out)
+    if comparisons:
+        results["comparisons"] = comparisons
+    else:
+        results.pop("comparisons", None)
+    return results
 
 
 def perplexity_rows(results: dict) -> list[tuple[str, str]]:
@@ -79,25 +186,78 @@ def markdown_table(results: dict) -> str:
             benchmarks.setdefault(name, bench)
     if benchmarks:
         lines += [
-            "### Multiple choice (accuracy, %)",
+            "### Multiple choice (accuracy, %, with 95% interval)",
+            "",
+            "Subjects and pooled rows: Wilson score interval; mean-of-subjects rows: bootstrap over "
+            "items stratified by subject (docs/evaluation.md). questions = n.",
             "",
             _row(["benchmark / subject", "questions", *names]),
             _row(["---"] * (len(names) + 2)),
         ]
+
+        def bench_of(model_name: str, name: str) -> dict | None:
+            return results["models"][model_name].get("benchmarks", {}).get(name)
+
         for name, first in benchmarks.items():
-            label = f"**{name}** ({first['split']}, {first['shots']}-shot, mean of subjects)"
+            prompt = f", {first['prompt']} prompt" if first.get("prompt") else ""
+            label = f"**{name}** ({first['split']}, {first['shots']}-shot{prompt}, mean of subjects)"
             cells = []
             for model_name in names:
-                bench = results["models"][model_name].get("benchmarks", {}).get(name)
-                cells.append(_fmt(100 * bench["average"], 1) if bench else "–")
+                bench = bench_of(model_name, name)
+                if bench and "average_ci95" not in bench:
+                    _benchmark_intervals(bench)
+                cells.append(_pct_ci(bench["average"], bench["average_ci95"]) if bench else "–")
             lines.append(_row([label, str(first["n"]), *cells]))
+            cells = [_pct_ci(b["micro"], b["micro_ci95"]) if (b := bench_of(m, name)) else "–" for m in names]
+            lines.append(_row([f"{name} · all questions pooled", str(first["n"]), *cells]))
+            if any("points" in (bench_of(m, name) or {}) for m in names):
+                cells = []
+                for model_name in names:
+                    bench = bench_of(model_name, name) or {}
+                    cells.append(f"{_fmt(bench['points'], 1)} / {_fmt(bench.get('max_points'), 1)}"
+                                 if "points" in bench else "–")
+                lines.append(_row([f"{name} · points / max", str(first["n"]), *cells]))
+            for category, stats in (first.get("categories") or {}).items():
+                cells = []
+                for model_name in names:
+                    cat = ((bench_of(model_name, name) or {}).get("categories") or {}).get(category)
+                    cells.append(_pct_ci(cat["accuracy"], cat.get("ci95")) if cat else "–")
+                lines.append(_row([f"{name} · category {category}", str(stats["n"]), *cells]))
             for subject, stats in first["subjects"].items():
                 cells = []
                 for model_name in names:
-                    bench = results["models"][model_name].get("benchmarks", {}).get(name)
+                    bench = bench_of(model_name, name)
                     sub = bench["subjects"].get(subject) if bench else None
-                    cells.append(_fmt(100 * sub["accuracy"], 1) if sub else "–")
+                    cells.append(_pct_ci(sub["accuracy"], sub.get("ci95")) if sub else "–")
                 lines.append(_row([f"{name} · {subject}", str(stats["n"]), *cells]))
+        lines.append("")
+    comparisons = results.get("comparisons")
+    if comparisons and comparisons.get("models"):
+        others = list(comparisons["models"])
+        base = comparisons["base"]
+        lines += [
+            f"### Paired difference vs {base} (accuracy points, %, same questions, with 95% interval)",
+            "",
+            "Model minus base over the questions both answered (pooled, not the mean of subjects); "
+            "Newcombe's paired score interval. questions = paired questions.",
+            "",
+            _row(["benchmark / subject", "questions", *others]),
+            _row(["---"] * (len(others) + 2)),
+        ]
+        bench_names = list(dict.fromkeys(b for m in others for b in comparisons["models"][m]))
+        for bench in bench_names:
+            entries = [comparisons["models"][m].get(bench) for m in others]
+            found = [e for e in entries if e and "missing" not in e]
+            n = str(found[0]["n"]) if found else "–"
+            cells = [("– (" + e["missing"] + ")" if "missing" in e else _pct_ci(e["difference"], e["ci95"], True))
+                     if e else "–" for e in entries]
+            lines.append(_row([f"**{bench}**", n, *cells]))
+            subjects = list(dict.fromkeys(s for e in found for s in e.get("subjects", {})))
+            for subject in subjects:
+                subs = [e.get("subjects", {}).get(subject) if e and "missing" not in e else None for e in entries]
+                n = next((str(x["n"]) for x in subs if x), "–")
+                cells = [_pct_ci(x["difference"], x["ci95"], True) if x else "–" for x in subs]
+                lines.append(_row([f"{bench} · {subject}", n, *cells]))
         lines.append("")
     return "\n".join(lines)
 
@@ -135,8 +295,20 @@ def write_plots(results: dict, out: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(max(5, 1.5 * len(bench_names) + 2), 4))
         for k, name in enumerate(names):
             benches = results["models"][name].get("benchmarks", {})
-            values = [100 * benches[b]["average"] if b in benches else float("nan") for b in bench_names]
-            ax.bar([i + k * width for i in range(len(bench_names))], values, width, label=name)
+            values, low, high = [], [], []
+            for b in bench_names:
+                bench = benches.get(b)
+                interval = (bench or {}).get("average_ci95")
+                if bench is None:
+                    values.append(float("nan"))
+                    low.append(0.0)
+                    high.append(0.0)
+                    continue
+                values.append(100 * bench["average"])
+                low.append(100 * (bench["average"] - interval[0]) if interval else 0.0)
+                high.append(100 * (interval[1] - bench["average"]) if interval else 0.0)
+            xs = [i + k * width for i in range(len(bench_names))]
+            ax.bar(xs, values, width, label=name, yerr=[low, high], capsize=3, ecolor="black")
         # benchmarks may have different numbers of options: one chance mark per benchmark
         label = "chance"
         for i, bench in enumerate(bench_names):
@@ -147,8 +319,10 @@ def write_plots(results: dict, out: Path) -> list[Path]:
                           linewidth=1, label=label)
                 label = None
         ax.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(bench_names))])
-        ax.set_xticklabels(bench_names)
-        ax.set_ylabel("accuracy, % (mean of subjects)")
+        counts = {b: next(m["benchmarks"][b]["n"] for m in results["models"].values() if b in m.get("benchmarks", {}))
+                  for b in bench_names}
+        ax.set_xticklabels([f"{b}\n(n={counts[b]})" for b in bench_names])
+        ax.set_ylabel("accuracy, % (mean of subjects, 95% interval)")
         ax.set_ylim(0, 100)
         ax.set_title("Multiple choice")
         ax.legend()
@@ -160,8 +334,10 @@ def write_plots(results: dict, out: Path) -> list[Path]:
 
 
 def write_report(results: dict, out: Path) -> list[Path]:
-    """Write results.json, results.md and the plots under `out`; return the paths written."""
+    """Write results.json, results.md and the plots under `out`; return the paths written. Adds the
+    intervals and paired comparisons (`add_uncertainty`, from `out/predictions/`) to `results`."""
     out.mkdir(parents=True, exist_ok=True)
+    add_uncertainty(results, out)
     json_path = out / "results.json"
     tmp = json_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False, allow_nan=True) + "\n", encoding="utf-8")
