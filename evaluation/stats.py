@@ -12,7 +12,8 @@
 - Two models on the same items: the difference of their accuracies (mean of per-item 0/1 correctness
   differences) with **Newcombe's hybrid score interval for paired proportions** (Newcombe 1998,
   Statistics in Medicine 17:2635, method 10): Wilson intervals of both accuracies combined with the
-  correlation of the paired 2x2 table. Closed form, no seed, inside [-1, 1], and it contains the
+  correlation of the paired 2x2 table (phi, its cross product ad - bc reduced by n/2 when positive, 0
+  when between 0 and n/2). Closed form, no seed, inside [-1, 1], and it contains the
   difference.
 """
 
@@ -119,8 +120,12 @@ def newcombe_paired(
     p1, p2 = (e + f) / n, (e + g) / n
     l1, u1 = wilson(e + f, n, z)
     l2, u2 = wilson(e + g, n, z)
+    # Newcombe's phi: the table's correlation with e*h - f*g shrunk towards 0 by n/2 when positive
+    # (as published, and in Altman et al. 2000, "Statistics with Confidence", ch. 6)
     margins = (e + f) * (g + h) * (e + g) * (f + h)
-    phi = (e * h - f * g) / math.sqrt(margins) if margins > 0 else 0.0
+    cross = e * h - f * g
+    cross = cross - n / 2 if cross > n / 2 else (cross if cross < 0 else 0.0)
+    phi = cross / math.sqrt(margins) if margins > 0 else 0.0
     d = p1 - p2
     dl = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
     du = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
