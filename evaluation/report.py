@@ -68,10 +68,12 @@ def _benchmark_intervals(bench: dict) -> None:
         n, correct = category.get("n", 0), category.get("correct", 0)
         accuracy = category.get("accuracy")
         micro = n > 0 and accuracy is not None and abs(accuracy - correct / n) < 1e-9
-        if micro or not category.get("subjects"):
+        members = category.get("subjects")
+        members = list(members) if isinstance(members, (list, tuple, dict)) else []
+        counts = [(subjects[s]["correct"], subjects[s]["n"]) for s in members if s in subjects]
+        if micro or not counts:
             category["ci95"] = _ci(wilson(correct, n))
         else:
-            counts = [(subjects[s]["correct"], subjects[s]["n"]) for s in category["subjects"] if s in subjects]
             category["ci95"] = _ci(mean_of_subjects_interval(counts))
 
 
