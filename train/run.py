@@ -149,6 +149,10 @@ def setup(recipe: Recipe, *, manifest: Manifest | None = None, resume: str | Non
     mixed = cfg.mixed_precision if cfg.mixed_precision != "auto" else ("bf16" if torch.cuda.is_available() else "no")
     accelerator = Accelerator(mixed_precision=mixed, gradient_accumulation_steps=batches.grad_accum,
                               step_scheduler_with_optimizer=False, cpu=on_cpu)
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and accelerator.distributed_type.name != "FSDP":
+        # accelerate enables FSDP only on accelerators; on CPU processes it silently runs DDP instead
+        log.warning("an FSDP config was given but accelerate runs %s (FSDP needs GPUs); the model is not sharded",
+                    accelerator.distributed_type.name)
     set_seed(recipe.seed)
 
     # the model, its vocabulary grown to the tokenizer in effect (ChatFlow mean init)
