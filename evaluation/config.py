@@ -30,6 +30,9 @@ class BenchmarkSection(Section):
     # Wraps the whole k-shot prompt (ending with the answer cue); the option letter follows it.
     template: str | None = None
     subject_names: dict[str, str] = Field(default_factory=dict)  # shown in the prompt header
+    # raw: the prompt as written; chat: wrapped as a user turn by the tokenizer's chat template, the
+    # answer letter as the assistant's reply. None: evaluation.prompt
+    prompt: Literal["raw", "chat"] | None = None
 
     @field_validator("format")
     @classmethod
@@ -46,6 +49,8 @@ class BenchmarkSection(Section):
     @model_validator(mode="after")
     def _known_split(self) -> BenchmarkSection:
         self.eval_split()
+        if self.shots and not FORMATS[self.format].has_dev:
+            raise ValueError(f"format {self.format} has no dev examples: shots must be 0, not {self.shots}")
         return self
 
     def eval_split(self) -> str:
@@ -68,6 +73,14 @@ class EvaluationSection(Section):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     trust_remote_code: bool = False
     out: OutputPath | None = None  # default: workdir/eval
+    prompt: Literal["raw", "chat"] = "raw"  # default of every benchmark's `prompt`
+
+    @model_validator(mode="after")
+    def _default_prompt(self) -> EvaluationSection:
+        for bench in self.benchmarks:
+            if bench.prompt is None:
+                bench.prompt = self.prompt
+        return self
 
     @field_validator("benchmarks")
     @classmethod
