@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from common.recipe import InputPath, OutputPath, Recipe, Section, registered
-from evaluation.benchmarks import FORMATS
+from evaluation.benchmarks import FORMATS, BenchmarkError
 
 
 class PerplexitySection(Section):
@@ -92,6 +93,17 @@ class EvaluationSection(Section):
         return value
 
 
-def load_section(recipe: Recipe) -> EvaluationSection:
-    """The validated `evaluation:` section (defaults when absent)."""
-    return recipe.section("evaluation", EvaluationSection)
+def load_section(recipe: Recipe, *, check_inputs: bool = True) -> EvaluationSection:
+    """The validated `evaluation:` section (defaults when absent). `check_inputs=False` accepts benchmark
+    folders that do not exist yet; `check_benchmark_paths` then names the first missing one."""
+    return recipe.section("evaluation", EvaluationSection, check_inputs=check_inputs)
+
+
+def check_benchmark_paths(section: EvaluationSection) -> None:
+    """One line for the first benchmark whose local copy is missing, pointing at docs/evaluation.md."""
+    for bench in section.benchmarks:
+        if not Path(bench.path).exists():
+            raise BenchmarkError(
+                f"{bench.path}: no such folder for benchmark {bench.name!r} ({bench.format}); put a local copy "
+                f"of it there (where to get it and the layout it needs: docs/evaluation.md)"
+            )

@@ -17,7 +17,7 @@ from common.tokenizer import tokenizer_in_effect
 from common.tokens import ShardError
 from evaluation.benchmarks import FORMATS, BenchmarkError, Question, Subject, load_benchmark
 from evaluation.categories import aggregate
-from evaluation.config import EvaluationSection, load_section
+from evaluation.config import EvaluationSection, check_benchmark_paths, load_section
 from evaluation.models import LoadedModel, ModelError, load_model
 from evaluation.multiple_choice import ChatTemplateError, chat_prompt, evaluate_benchmark, prompt_kind
 from evaluation.perplexity import evaluate_perplexity, heldout_sources
@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         recipe = Recipe.load(args.recipe)
-        section = load_section(recipe)
+        section = load_section(recipe, check_inputs=False)
+        if not args.no_benchmarks:
+            check_benchmark_paths(section)
         out = Path(args.out) if args.out else (section.out or recipe.workdir / "eval")
         fallback_tokenizer = tokenizer_in_effect(recipe)
         tokenize = recipe.section("tokenize", TokenizeSection)  # conversations rendered as for training
