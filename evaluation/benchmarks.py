@@ -13,6 +13,8 @@ of options (2 to 26, lettered A, B, C, ...). The built-in ones:
             header `,Question,A,B,C,D,Answer` (the first column is the pandas index, unnamed).
     MMLU    (data.tar)         <root>/{dev,val,test}/<subject>_<split>.csv
             no header; each row is `question,A,B,C,D,answer`.
+    GAOKAO  (GAOKAO-Bench Data/Objective_Questions/) <root>/<subject>.json, {"example": [item, ...]}, the
+            options inside each item's question text; multiple-answer items and points (GaokaoBench).
 
 Every problem in a file (missing column, wrong number of fields, an answer that is not one of the
 question's letters) is a `BenchmarkError` naming the file and the line, because these files are often
