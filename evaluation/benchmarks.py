@@ -13,6 +13,8 @@ of options (2 to 26, lettered A, B, C, ...). The built-in ones:
             header `,Question,A,B,C,D,Answer` (the first column is the pandas index, unnamed).
     MMLU    (data.tar)         <root>/{dev,val,test}/<subject>_<split>.csv
             no header; each row is `question,A,B,C,D,answer`.
+    GAOKAO  (GAOKAO-Bench Data/Objective_Questions/) <root>/<subject>.json, {"example": [item, ...]}, the
+            options inside each item's question text; multiple-answer items and points (GaokaoBench).
 
 Every problem in a file (missing column, wrong number of fields, an answer that is not one of the
 question's letters) is a `BenchmarkError` naming the file and the line, because these files are often
@@ -22,7 +24,9 @@ hand-edited or converted.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import re
 import string
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -51,11 +55,39 @@ class Question:
     file: Path
     line: int
     explanation: str | None = None
+    # GAOKAO-style items: the options are written inside `question` (not repeated by the prompt), an
+    # item with several sub-questions has one cue per sub-question, `multiple` answers are a set of
+    # letters ("AC", sorted) chosen among every non-empty combination, each answer is worth `score` points,
+    # and `partial_credit` gives half of them to a strict subset of the answer (GAOKAO-Bench's physics rule)
+    options_in_text: bool = False
+    cue: str | None = None
+    multiple: bool = False
+    score: float = 1.0
+    partial_credit: bool = False
 
     @property
     def letters(self) -> str:
         """The labels of this question's options: A, B, ... one per choice."""
         return LETTERS[: len(self.choices)]
+
+    @property
+    def candidates(self) -> list[str]:
+        """What the model may answer: one letter, or (multiple) every non-empty set of letters, smallest
+        first, letters in order ("A", "B", ..., "AB", "AC", ..., "ABCD")."""
+        if not self.multiple:
+            return list(self.letters)
+        return ["".join(c) for k in range(1, len(self.letters) + 1)
+                for c in itertools.combinations(self.letters, k)]
+
+    def points(self, predicted: str) -> float:
+        """Points for answering `predicted`: `score` for the exact answer; with `partial_credit`, half of
+        it when every predicted letter is in the answer (GAOKAO-Bench Bench/OBJ_score_evaluation.py:
+        "Fully correct: 6 points; Partially correct: 3 points; Incorrect: 0 points"); else 0."""
+        if predicted == self.answer:
+            return self.score
+        if self.partial_credit and self.answer and all(letter in self.answer for letter in predicted):
+            return self.score / 2
+        return 0.0
 
 
 @dataclass(frozen=True)
@@ -82,10 +114,16 @@ class BenchmarkFormat(ABC):
     withheld: ClassVar[tuple[str, ...]] = ()
     file_name: ClassVar[str] = "{subject}_{split}.csv"  # a subject's file in <root>/<split>/; starts with {subject}
     subject_name_index: ClassVar[int] = 0  # the name of subject_mapping.json's [English, 中文, ...] shown
+    has_dev: ClassVar[bool] = True  # False: no few-shot examples are distributed (recipes must use shots: 0)
+    reports_points: ClassVar[bool] = False  # True: results carry points / max_points (GAOKAO's scoring)
 
     @abstractmethod
     def read(self, file: Path, *, answers: bool) -> list[Question]:
         """The questions of one subject file, in file order; `answers`: each must have one (else None may be)."""
+
+    def display_name(self, subject: str) -> str:
+        """The subject's name in the prompt header when neither the recipe nor subject_mapping.json names it."""
+        return subject.replace("_", " ")
 
     def scored_splits(self) -> tuple[str, ...]:
         return tuple(split for split in self.splits if split != "dev")
@@ -97,6 +135,9 @@ class BenchmarkFormat(ABC):
     def subjects(self, root: Path, split: str) -> list[str]:
         """Subjects that have a file in `split`, sorted."""
         folder = root / split
+        if not root.is_dir():
+            raise BenchmarkError(f"{root}: no such folder; put a local copy of the {self.name} benchmark there "
+                                 f"(layout and where to get it: docs/evaluation.md)")
         if not folder.is_dir():
             raise BenchmarkError(
                 f"{folder}: no such folder; a {self.name} benchmark has {', '.join(self.splits)}/ folders"
@@ -259,6 +300,133 @@ class MMLU(BenchmarkFormat):
         return read_headerless_csv(file, options=4, answers=answers)
 
 
+# GAOKAO-Bench objective questions (github.com/OpenLMLab/GAOKAO-Bench, Data/Objective_Questions/*.json):
+# one JSON file per subject, {"keywords": "2010-2022_Physics_MCQs", "example": [item, ...]}, each item
+# {"question": text with its options inside, "answer": ["D"] | ["B", "C"] (one entry per sub-question) |
+#  ["AC"] (several letters: a multiple-answer question), "score": points per answer, "year", "category",
+#  "index", "analysis"}.
+
+# An option marker: "A．" "A." "A、" "(A)" "（A）", not right after a Latin letter or TeX character
+# (the benchmark's files often glue an option to the previous text: "...增加C．给成年", "...初现16C．").
+_OPTION = re.compile(r"(?<![A-Za-z_$\\{])(?:([A-Z])\s*[.．、]|[(（]([A-Z])[)）])")
+_SUBJECT_ZH = {"Biology": "生物", "Chemistry": "化学", "Physics": "物理", "Math": "数学", "History": "历史",
+               "Geography": "地理", "Political_Science": "政治", "Chinese": "语文", "English": "英语"}
+
+
+def option_groups(text: str) -> list[list[str]]:
+    """The option lists written in a question's text, each as its option texts in letter order: a list
+    starts at an "A" marker and takes B, C, ... in turn (other capital letters followed by a dot are text);
+    an item with several sub-questions has one list per sub-question."""
+    groups: list[list[tuple[int, int]]] = []  # (marker start, text start) per option
+    for match in _OPTION.finditer(text):
+        letter = match.group(1) or match.group(2)
+        current = groups[-1] if groups else None
+        if letter == "A" and (current is None or len(current) != 1):
+            groups.append([(match.start(), match.end())])
+        elif current is not None and letter == LETTERS[len(current)]:
+            current.append((match.start(), match.end()))
+    groups = [g for g in groups if len(g) >= 2]
+    out = []
+    for k, group in enumerate(groups):
+        end_of_group = groups[k + 1][0][0] if k + 1 < len(groups) else len(text)
+        bounds = [start for start, _ in group[1:]] + [end_of_group]
+        out.append([text[begin:end].strip() for (_, begin), end in zip(group, bounds, strict=True)])
+    return out
+
+
+@register
+class GaokaoBench(BenchmarkFormat):
+    """GAOKAO-Bench's objective questions, zero-shot (no dev examples are distributed)."""
+
+    name = "gaokao"
+    # GAOKAO-Bench's prompts (Bench/Obj_Prompt.json) open with "请你做一道{subject}选择题"; they then ask for
+    # reasoning and an answer in 【答案】...<eoa>, which log-likelihood scoring replaces by the cue.
+    style = PromptStyle("请你做一道{subject}选择题。\n\n", "", "\n答案：", "")
+    splits = ("test",)
+    scored_split = "test"
+    file_name = "{subject}.json"
+    has_dev = False
+    reports_points = True
+
+    def subject_file(self, root: Path, split: str, subject: str) -> Path:
+        return root / f"{subject}.json"  # the files sit directly in the folder (Data/Objective_Questions/)
+
+    def subjects(self, root: Path, split: str) -> list[str]:
+        if not root.is_dir():
+            raise BenchmarkError(f"{root}: no such folder; put a local copy of the gaokao benchmark there "
+                                 f"(layout and where to get it: docs/evaluation.md)")
+        return sorted(p.stem for p in root.glob("*.json"))
+
+    def display_name(self, subject: str) -> str:
+        for english, chinese in _SUBJECT_ZH.items():
+            if english in subject:
+                return chinese
+        return subject.replace("_", " ")
+
+    def read(self, file: Path, *, answers: bool) -> list[Question]:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as err:
+            raise BenchmarkError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        except json.JSONDecodeError as err:
+            raise BenchmarkError(f"{file}:{err.lineno}: not valid JSON: {err.msg}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("example"), list):
+            raise BenchmarkError(f"{file}: expected an object with an \"example\" list (GAOKAO-Bench layout)")
+        items = data["example"]
+        # A file where some answer has several letters holds multiple-answer questions (GAOKAO-Bench's
+        # physics): every item in it is scored over all letter sets, with partial credit.
+        multiple = any(isinstance(item, dict) and isinstance(item.get("answer"), list)
+                       and any(isinstance(a, str) and len(a.strip()) > 1 for a in item["answer"])
+                       for item in items)
+        questions = []
+        for i, item in enumerate(items):
+            where = f"{file}: item {i}"
+            if not isinstance(item, dict):
+                raise BenchmarkError(f"{where}: not an object")
+            missing = [key for key in ("question", "answer", "score") if key not in item]
+            if missing:
+                raise BenchmarkError(f"{where}: missing key {missing[0]!r}")
+            text, given, score = item["question"], item["answer"], item["score"]
+            if not isinstance(text, str) or not text.strip():
+                raise BenchmarkError(f"{where}: \"question\" is not a text")
+            if not isinstance(given, list) or not given or not all(isinstance(a, str) for a in given):
+                raise BenchmarkError(f"{where}: \"answer\" must be a non-empty list of letter strings")
+            if isinstance(score, bool) or not isinstance(score, int | float) or score <= 0:
+                raise BenchmarkError(f"{where}: \"score\" must be a positive number, not {score!r}")
+            groups = option_groups(text)
+            if not groups:
+                raise BenchmarkError(f"{where}: no options (A. / A． / A、 / (A) ...) found in the question")
+            if len(given) == 1 and len(groups) > 1:
+                groups = groups[-1:]  # lettered rows of a table, say, before the options: the last list
+            if len(groups) != len(given) and len(groups) != 1:
+                raise BenchmarkError(f"{where}: {len(given)} answers but {len(groups)} option lists in the question")
+            item_id = str(item.get("index", i))
+            for j, answer in enumerate(given):
+                choices = groups[j] if len(groups) > 1 else groups[0]
+                letters = LETTERS[: len(choices)]
+                answer = "".join(sorted(answer.strip().upper()))
+                if not answer or any(letter not in letters for letter in answer) or len(set(answer)) != len(answer):
+                    raise BenchmarkError(f"{where}: answer {given[j]!r} is not among the options {', '.join(letters)}")
+                if len(answer) > 1 and not multiple:
+                    raise BenchmarkError(f"{where}: answer {given[j]!r} has several letters")
+                questions.append(
+                    Question(
+                        id=item_id if len(given) == 1 else f"{item_id}.{j + 1}",
+                        question=text.strip(),
+                        choices=tuple(choices),
+                        answer=answer,
+                        file=file,
+                        line=i,
+                        options_in_text=True,
+                        cue=None if len(given) == 1 else f"\n第{j + 1}小题答案：",
+                        multiple=multiple,
+                        score=float(score),
+                        partial_credit=multiple,
+                    )
+                )
+        return questions
+
+
 # ---------------------------------------------------------------------------------------------------
 # loading a benchmark named in the recipe
 
@@ -274,7 +442,10 @@ def read_file(file: Path, fmt: str, split: str) -> list[Question]:
             raise BenchmarkError(f"{file}:{q.line}: {len(q.choices)} options; a question has 2 to 26")
         if q.answer is None and answers:
             raise BenchmarkError(f"{file}:{q.line}: no answer (expected one of {', '.join(q.letters)})")
-        if q.answer is not None and q.answer not in q.letters:
+        if q.answer is not None and q.multiple:
+            if q.answer not in q.candidates:
+                raise BenchmarkError(f"{file}:{q.line}: answer {q.answer!r} is not a set of {', '.join(q.letters)}")
+        elif q.answer is not None and q.answer not in q.letters:
             raise BenchmarkError(f"{file}:{q.line}: answer {q.answer!r} is not one of {', '.join(q.letters)}")
     return questions
 
@@ -332,6 +503,8 @@ def load_benchmark(bench: BenchmarkSection) -> list[Subject]:
                 f"score split: {benchmark.scored_split}"
             )
         dev: list[Question] = []
+        if bench.shots and not benchmark.has_dev:
+            raise BenchmarkError(f"{root}: {bench.format} has no dev examples; set shots: 0 for {bench.name}")
         if bench.shots:
             dev_file = benchmark.subject_file(root, "dev", subject)
             if not dev_file.is_file():
@@ -339,6 +512,6 @@ def load_benchmark(bench: BenchmarkSection) -> list[Subject]:
             dev = read_file(dev_file, bench.format, "dev")
             if len(dev) < bench.shots:
                 raise BenchmarkError(f"{dev_file}: {len(dev)} questions, fewer than shots={bench.shots}")
-        display = names.get(subject, subject.replace("_", " "))
+        display = names.get(subject, benchmark.display_name(subject))
         loaded.append(Subject(name=subject, display_name=display, questions=questions, dev=dev[: bench.shots]))
     return loaded

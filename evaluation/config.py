@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from common.recipe import InputPath, OutputPath, Recipe, Section, registered
-from evaluation.benchmarks import FORMATS
+from evaluation.benchmarks import FORMATS, BenchmarkError
 
 
 class PerplexitySection(Section):
@@ -30,6 +31,9 @@ class BenchmarkSection(Section):
     # Wraps the whole k-shot prompt (ending with the answer cue); the option letter follows it.
     template: str | None = None
     subject_names: dict[str, str] = Field(default_factory=dict)  # shown in the prompt header
+    # raw: the prompt as written; chat: wrapped as a user turn by the tokenizer's chat template, the
+    # answer letter as the assistant's reply. None: evaluation.prompt
+    prompt: Literal["raw", "chat"] | None = None
 
     @field_validator("format")
     @classmethod
@@ -46,6 +50,8 @@ class BenchmarkSection(Section):
     @model_validator(mode="after")
     def _known_split(self) -> BenchmarkSection:
         self.eval_split()
+        if self.shots and not FORMATS[self.format].has_dev:
+            raise ValueError(f"format {self.format} has no dev examples: shots must be 0, not {self.shots}")
         return self
 
     def eval_split(self) -> str:
@@ -68,6 +74,14 @@ class EvaluationSection(Section):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     trust_remote_code: bool = False
     out: OutputPath | None = None  # default: workdir/eval
+    prompt: Literal["raw", "chat"] = "raw"  # default of every benchmark's `prompt`
+
+    @model_validator(mode="after")
+    def _default_prompt(self) -> EvaluationSection:
+        for bench in self.benchmarks:
+            if bench.prompt is None:
+                bench.prompt = self.prompt
+        return self
 
     @field_validator("benchmarks")
     @classmethod
@@ -79,6 +93,17 @@ class EvaluationSection(Section):
         return value
 
 
-def load_section(recipe: Recipe) -> EvaluationSection:
-    """The validated `evaluation:` section (defaults when absent)."""
-    return recipe.section("evaluation", EvaluationSection)
+def load_section(recipe: Recipe, *, check_inputs: bool = True) -> EvaluationSection:
+    """The validated `evaluation:` section (defaults when absent). `check_inputs=False` accepts benchmark
+    folders that do not exist yet; `check_benchmark_paths` then names the first missing one."""
+    return recipe.section("evaluation", EvaluationSection, check_inputs=check_inputs)
+
+
+def check_benchmark_paths(section: EvaluationSection) -> None:
+    """One line for the first benchmark whose local copy is missing, pointing at docs/evaluation.md."""
+    for bench in section.benchmarks:
+        if not Path(bench.path).exists():
+            raise BenchmarkError(
+                f"{bench.path}: no such folder for benchmark {bench.name!r} ({bench.format}); put a local copy "
+                f"of it there (where to get it and the layout it needs: docs/evaluation.md)"
+            )

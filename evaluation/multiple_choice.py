@@ -16,9 +16,10 @@ from evaluation.models import LoadedModel, next_token_logprobs, target_logprobs
 
 def format_question(style: PromptStyle, question: Question, *, with_answer: bool) -> str:
     text = style.question_prefix + question.question
-    for letter, choice in zip(question.letters, question.choices, strict=True):
-        text += f"\n{letter}. {choice}"
-    text += style.answer_cue
+    if not question.options_in_text:
+        for letter, choice in zip(question.letters, question.choices, strict=True):
+            text += f"\n{letter}. {choice}"
+    text += question.cue if question.cue is not None else style.answer_cue
     if with_answer:
         text += f"{style.letter_prefix}{question.answer}\n\n"
     return text
@@ -35,6 +36,27 @@ def build_prompt(bench: BenchmarkSection, subject: Subject, question: Question, 
     if bench.template is not None:
         prompt = bench.template.replace("{prompt}", prompt)
     return prompt
+
+
+class ChatTemplateError(ValueError):
+    """`prompt: chat` asked of a tokenizer without a chat template."""
+
+
+def chat_prompt(lm: LoadedModel, prompt: str) -> str:
+    """The prompt as the user turn of the tokenizer's chat template, up to where the assistant's reply
+    starts (add_generation_prompt); a leading BOS text is dropped, since scoring prepends BOS itself."""
+    if not getattr(lm.tokenizer, "chat_template", None):
+        raise ChatTemplateError(
+            f"{lm.path}: prompt 'chat' needs a chat template, and tokenizer {lm.tokenizer_path} has none; "
+            f"use evaluation.prompt: raw for a base model"
+        )
+    text = lm.tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+    )
+    bos = lm.tokenizer.bos_token
+    if bos and lm.prefix_ids and text.startswith(bos):
+        text = text[len(bos):]
+    return text
 
 
 @dataclass
@@ -68,10 +90,16 @@ def _tokenize(lm: LoadedModel, prompt: str, continuations: list[str]) -> tuple[l
 
 def make_request(lm: LoadedModel, bench: BenchmarkSection, subject: Subject, question: Question) -> Request:
     """Tokenized request, dropping few-shot examples (then the prompt's start) to fit the context."""
-    letter_texts = [FORMATS[bench.format].style.letter_prefix + letter for letter in question.letters]
+    chat = prompt_kind(bench) == "chat"
+    # raw: the letter follows the cue as in the benchmark's code; chat: it opens the assistant's turn
+    prefix = "" if chat else FORMATS[bench.format].style.letter_prefix
+    letter_texts = [prefix + answer for answer in question.candidates]
     shots = min(bench.shots, len(subject.dev))
     while True:
-        context, conts = _tokenize(lm, build_prompt(bench, subject, question, shots), letter_texts)
+        prompt = build_prompt(bench, subject, question, shots)
+        if chat:
+            prompt = chat_prompt(lm, prompt)
+        context, conts = _tokenize(lm, prompt, letter_texts)
         longest = len(context) + max(len(c) for c in conts)
         if longest <= lm.max_length or shots == 0:
             break
@@ -83,12 +111,19 @@ def make_request(lm: LoadedModel, bench: BenchmarkSection, subject: Subject, que
     return Request(context=context, continuations=conts, shots=shots)
 
 
+def prompt_kind(bench: BenchmarkSection) -> str:
+    """raw | chat for this benchmark (its own `prompt`, else evaluation.prompt, copied in by the section)."""
+    return bench.prompt or "raw"
+
+
 @dataclass
 class SubjectResult:
     subject: str
     n: int
     correct: int
     predictions: list[dict] = field(default_factory=list)
+    points: float = 0.0
+    max_points: float = 0.0
 
     @property
     def accuracy(self) -> float:
@@ -127,17 +162,21 @@ def evaluate_benchmark(
         scores = score_requests(lm, requests, batch_tokens)
         result = SubjectResult(subject=subject.name, n=len(subject.questions), correct=0)
         for question, request, logprobs in zip(subject.questions, requests, scores, strict=True):
-            predicted = question.letters[int(np.argmax(logprobs))]
+            predicted = question.candidates[int(np.argmax(logprobs))]
             result.correct += int(predicted == question.answer)
-            result.predictions.append(
-                {
-                    "id": question.id,
-                    "line": question.line,
-                    "answer": question.answer,
-                    "predicted": predicted,
-                    "logprobs": dict(zip(question.letters, map(float, logprobs), strict=True)),
-                    "shots": request.shots,
-                }
-            )
+            points = question.points(predicted)
+            result.points += points
+            result.max_points += question.score
+            row = {
+                "id": question.id,
+                "line": question.line,
+                "answer": question.answer,
+                "predicted": predicted,
+                "logprobs": dict(zip(question.candidates, map(float, logprobs), strict=True)),
+                "shots": request.shots,
+            }
+            if FORMATS[bench.format].reports_points:
+                row |= {"points": points, "max_points": question.score}
+            result.predictions.append(row)
         results[subject.name] = result
     return results

@@ -15,10 +15,11 @@ from common.encoding import TokenizeSection
 from common.recipe import Recipe, RecipeError
 from common.tokenizer import tokenizer_in_effect
 from common.tokens import ShardError
-from evaluation.benchmarks import BenchmarkError, Question, Subject, load_benchmark
-from evaluation.config import EvaluationSection, load_section
+from evaluation.benchmarks import FORMATS, BenchmarkError, Question, Subject, load_benchmark
+from evaluation.categories import aggregate
+from evaluation.config import EvaluationSection, check_benchmark_paths, load_section
 from evaluation.models import LoadedModel, ModelError, load_model
-from evaluation.multiple_choice import evaluate_benchmark
+from evaluation.multiple_choice import ChatTemplateError, chat_prompt, evaluate_benchmark, prompt_kind
 from evaluation.perplexity import evaluate_perplexity, heldout_sources
 from evaluation.report import FORMAT_VERSION, markdown_table, write_report
 
@@ -44,7 +45,7 @@ def _model_names(paths: list[str]) -> list[tuple[str, Path]]:
 
 def chance(questions: list[Question]) -> float:
     """Expected accuracy of guessing: questions may have different numbers of options."""
-    return sum(1 / len(q.choices) for q in questions) / len(questions) if questions else float("nan")
+    return sum(1 / len(q.candidates) for q in questions) / len(questions) if questions else float("nan")
 
 
 def evaluate_model(
@@ -57,6 +58,8 @@ def evaluate_model(
     tokenize: TokenizeSection,
 ) -> dict:
     """All metrics for one model; per-document and per-question details go to files under `out`."""
+    if any(prompt_kind(b) == "chat" for b in section.benchmarks):
+        chat_prompt(lm, "")  # a model without a chat template fails before any scoring
     entry: dict = {
         "path": str(lm.path),
         "tokenizer": str(lm.tokenizer_path),
@@ -87,6 +90,7 @@ def evaluate_model(
             "format": bench.format,
             "split": bench.eval_split(),
             "shots": bench.shots,
+            "prompt": prompt_kind(bench),
             "template": bench.template,
             "n": n,
             "correct": correct,
@@ -98,6 +102,17 @@ def evaluate_model(
             },
             "seconds": round(time.perf_counter() - started, 3),
         }
+        result = entry["benchmarks"][bench.name]
+        if FORMATS[bench.format].reports_points:
+            result["points"] = sum(r.points for r in per_subject.values())
+            result["max_points"] = sum(r.max_points for r in per_subject.values())
+            result["scoring_rate"] = result["points"] / result["max_points"]
+            for s, r in per_subject.items():
+                result["subjects"][s] |= {"points": r.points, "max_points": r.max_points,
+                                          "scoring_rate": r.points / r.max_points if r.max_points else float("nan")}
+        categories = aggregate(bench.format, result["subjects"])
+        if categories is not None:
+            result["categories"] = categories
         details = out / "predictions" / safe_name / f"{bench.name}.jsonl"
         details.parent.mkdir(parents=True, exist_ok=True)
         with details.open("w", encoding="utf-8") as f:
@@ -120,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         recipe = Recipe.load(args.recipe)
-        section = load_section(recipe)
+        section = load_section(recipe, check_inputs=False)
+        if not args.no_benchmarks:
+            check_benchmark_paths(section)
         out = Path(args.out) if args.out else (section.out or recipe.workdir / "eval")
         fallback_tokenizer = tokenizer_in_effect(recipe)
         tokenize = recipe.section("tokenize", TokenizeSection)  # conversations rendered as for training
@@ -154,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             del lm
             gc.collect()
         written = write_report(results, out)
-    except (RecipeError, BenchmarkError, ModelError, FileNotFoundError, ShardError) as err:
+    except (RecipeError, BenchmarkError, ModelError, ChatTemplateError, FileNotFoundError, ShardError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(markdown_table(results))

@@ -98,7 +98,7 @@ def test_demo_end_to_end_and_rerun(tmp_path):
         assert set(model["perplexity"]) == {"zh", "en", "zh-en"}, name
         for lang, p in model["perplexity"].items():
             assert _finite(p["perplexity"]) and p["perplexity"] > 1 and _finite(p["bits_per_char"]), (name, lang)
-        assert set(model["benchmarks"]) == {"ceval", "cmmlu", "mmlu"}
+        assert set(model["benchmarks"]) == {"ceval", "cmmlu", "mmlu", "gaokao"}
         assert all(0 <= b["accuracy"] <= 1 and b["n"] > 0 for b in model["benchmarks"].values())
     assert set(summary["merge"]["survival"]) == {"ct", "sft"}
     assert all(0 <= v <= 1 for v in summary["merge"]["survival"].values())
