@@ -294,7 +294,8 @@ def summarize(recipe: Recipe, timings: dict[str, float]) -> dict:
         models[name] = {
             "perplexity": {lang: {"perplexity": v["perplexity"], "bits_per_char": v["bits_per_char"], "docs": v["docs"]}
                            for lang, v in ppl.items()},
-            "benchmarks": {b: {"accuracy": v["micro"], "n": v["n"]} for b, v in entry.get("benchmarks", {}).items()},
+            "benchmarks": {b: {"accuracy": v["micro"], "n": v["n"], "ci95": v.get("micro_ci95")}
+                           for b, v in entry.get("benchmarks", {}).items()},
         }
     merge_report = json.loads((work / "merge" / "merged" / "merge_report.json").read_text(encoding="utf-8"))
     vocab = json.loads((work / "tokenizer" / "vocab_extension.json").read_text(encoding="utf-8")) \
@@ -350,9 +351,9 @@ def print_summary(summary: dict) -> None:
     models = summary["models"]
     languages = sorted({lang for m in models.values() for lang in m["perplexity"]})
     benchmarks = sorted({b for m in models.values() for b in m["benchmarks"]})
-    lines += ["", "held-out bits/char (perplexity) and benchmark accuracy (5-shot, n questions); base = the trained "
+    lines += ["", "held-out bits/char (perplexity) and benchmark accuracy (% [95% Wilson interval], n questions); base = the trained "
                   "model, ct and sft = its two branches, merged = their merge over base:",
-              f"{'model':<8}" + "".join(f"{lang:>20}" for lang in languages) + "".join(f"{b:>11}" for b in benchmarks)]
+              f"{'model':<8}" + "".join(f"{lang:>20}" for lang in languages) + "".join(f"{b:>20}" for b in benchmarks)]
     for name, m in models.items():
         row = f"{name:<8}"
         for lang in languages:
@@ -360,7 +361,11 @@ def print_summary(summary: dict) -> None:
             row += f"{_fmt(p and p['bits_per_char']):>10} ({_fmt(p and p['perplexity'], '.0f'):>6})  " if p else f"{'-':>20}"
         for b in benchmarks:
             r = m["benchmarks"].get(b)
-            row += f"{_fmt(r['accuracy'] * 100, '.0f'):>6}% n={r['n']:<2}" if r else f"{'-':>11}"
+            if r:
+                ci = f"[{r['ci95'][0] * 100:.0f}-{r['ci95'][1] * 100:.0f}]" if r.get("ci95") else "[-]"
+                row += f"{_fmt(r['accuracy'] * 100, '.0f'):>4}% {ci:<7} n={r['n']:<3}"
+            else:
+                row += f"{'-':>20}"
         lines.append(row)
     merge = summary["merge"]
     lines += ["", f"merge: {merge['method']} {merge['parameters']} of " + ", ".join(BRANCHES) + " over the trained model; "
