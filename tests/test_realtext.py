@@ -297,16 +297,9 @@ def test_build_without_the_packages_fails_in_one_line(monkeypatch, tmp_path, cap
     assert not (tmp_path / "out").exists()
 
 
-def _loaded(name: str, folder=None) -> list[dict]:
-    try:
-        return load(name, folder)
-    except RealTextMissing as error:
-        pytest.skip(str(error))
-
-
 @pytest.mark.parametrize("name", realtext.SETS)
-def test_labelled_ids_exist_in_the_build(name):
-    items = _loaded(name)
+def test_labelled_ids_exist_in_the_build(name, labelled):
+    items = labelled(name)  # a fresh build of the installed packages (tests/conftest.py)
     missing = set(realtext.labels(name)) - {item["id"] for item in items}
     assert not missing, (
         f"labelled ids absent from the build (rebuild: python -m realtext.build): {sorted(missing)[:5]}"
