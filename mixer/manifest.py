@@ -25,7 +25,9 @@ import polars as pl
 from common.tokens import ShardError, read_meta
 from mixer.permute import permute, round_keys
 
-FORMAT_VERSION = 2  # 2: plan.json records the sha256 of every manifest file (format 1 is refused: re-plan)
+# plan.json's `sha256` (of every manifest file) is an added key: older readers still read new manifests, and this
+# reader refuses a manifest without it (written before the hashes) with "re-run python -m mixer.plan"
+FORMAT_VERSION = 1
 PLAN = "plan.json"
 COUNTS = "counts.parquet"
 SCHEDULE_PNG = "schedule.png"
@@ -68,7 +70,7 @@ class Manifest:
             raise ManifestError(f"{plan_path}: not a JSON object; {REPLAN}")
         if plan.get("format_version") != FORMAT_VERSION:
             raise ManifestError(f"{plan_path}: format_version {plan.get('format_version')}, this toolkit reads "
-                                f"{FORMAT_VERSION} (with the files' sha256); {REPLAN}")
+                                f"{FORMAT_VERSION}; {REPLAN}")
         verify_files(path, plan)
         names = check_plan(plan, plan_path)
         counts_path = path / COUNTS
