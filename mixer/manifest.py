@@ -2,7 +2,8 @@
 
 On disk (`workdir/manifest/`):
 
-    plan.json       everything the plan was built from and its fingerprint, the per-source summary
+    plan.json       everything the plan was built from and its fingerprint, the per-source summary, and
+                    `sha256`: the sha256 of every other file and of plan.json's own content (verified on open)
     counts.parquet  one row per step, one int32 column per source: samples of that source in the step
     schedule.png    target proportions over training and cumulative samples per source
 
@@ -14,6 +15,7 @@ evaluates the permutation there, so a step costs microseconds and the plan stays
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -23,9 +25,14 @@ import polars as pl
 from common.tokens import ShardError, read_meta
 from mixer.permute import permute, round_keys
 
+# plan.json's `sha256` (of every manifest file) is an added key: older readers still read new manifests, and this
+# reader refuses a manifest without it (written before the hashes) with "re-run python -m mixer.plan"
 FORMAT_VERSION = 1
 PLAN = "plan.json"
 COUNTS = "counts.parquet"
+SCHEDULE_PNG = "schedule.png"
+FILES = (COUNTS, SCHEDULE_PNG)  # hashed into plan.json's `sha256`, with PLAN itself (its content without `sha256`)
+REPLAN = "re-run python -m mixer.plan RECIPE"
 
 
 class ManifestError(ValueError):
@@ -49,28 +56,32 @@ class Manifest:
 
     @classmethod
     def open(cls, path: str | Path) -> Manifest:
+        """Read and verify a manifest: every file must have the sha256 plan.json records, and the counts must be
+        non-negative with every step summing to global_batch. Any problem is one ManifestError naming the file."""
         path = Path(path)
         plan_path = path / PLAN
         if not plan_path.is_file():
             raise ManifestError(f"{path}: no {PLAN}; plan a manifest first (python -m mixer.plan RECIPE)")
         try:
             plan = json.loads(plan_path.read_text())
-        except json.JSONDecodeError as err:
-            raise ManifestError(f"{plan_path}: not valid JSON ({err})") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ManifestError(f"{plan_path}: not readable JSON ({err}); {REPLAN}") from None
+        if not isinstance(plan, dict):
+            raise ManifestError(f"{plan_path}: not a JSON object; {REPLAN}")
         if plan.get("format_version") != FORMAT_VERSION:
             raise ManifestError(f"{plan_path}: format_version {plan.get('format_version')}, this toolkit reads "
-                                f"{FORMAT_VERSION}; re-plan (python -m mixer.plan RECIPE)")
+                                f"{FORMAT_VERSION}; {REPLAN}")
+        verify_files(path, plan)
+        names = check_plan(plan, plan_path)
         counts_path = path / COUNTS
-        if not counts_path.is_file():
-            raise ManifestError(f"{path}: no {COUNTS}; the manifest is incomplete, re-plan it")
-        frame = pl.read_parquet(counts_path)
-        names = [s["name"] for s in plan["sources"]]
+        try:
+            frame = pl.read_parquet(counts_path)
+        except Exception as err:  # noqa: BLE001 - polars raises several kinds on a damaged file
+            raise ManifestError(f"{counts_path}: not a readable parquet file ({type(err).__name__}); {REPLAN}") from None
         if frame.columns != names or frame.height != plan["num_steps"]:
             raise ManifestError(f"{counts_path}: columns {frame.columns} x {frame.height} rows do not match "
-                                f"{PLAN} ({names} x {plan['num_steps']} steps); re-plan")
-        counts = frame.to_numpy().astype(np.int32, copy=False).reshape(frame.height, len(names))
-        if frame.height and not (counts.sum(axis=1) == plan["global_batch"]).all():
-            raise ManifestError(f"{counts_path}: some step does not have global_batch={plan['global_batch']} samples")
+                                f"{PLAN} ({names} x {plan['num_steps']} steps); {REPLAN}")
+        counts = check_counts(frame, counts_path, plan["global_batch"])
         return cls(path, plan, counts)
 
     def __len__(self) -> int:
@@ -119,6 +130,91 @@ class Manifest:
     def summary(self) -> pl.DataFrame:
         """Samples, tokens and epochs per source over the whole plan."""
         return summary_frame(self.plan)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def plan_sha256(plan: dict) -> str:
+    """The sha256 of plan.json's content without its `sha256` entry (canonical JSON: sorted keys)."""
+    content = {k: v for k, v in plan.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def manifest_hashes(folder: Path, plan: dict) -> dict[str, str]:
+    """plan.json's `sha256` entry for the files written in `folder` (and the plan itself)."""
+    return {PLAN: plan_sha256(plan), **{name: file_sha256(folder / name) for name in FILES}}
+
+
+def verify_files(path: Path, plan: dict) -> None:
+    """Raise ManifestError unless every manifest file (and plan.json's content) has the recorded sha256."""
+    recorded = plan.get("sha256")
+    if not isinstance(recorded, dict) or set(recorded) != {PLAN, *FILES}:
+        raise ManifestError(f"{path / PLAN}: no sha256 of the manifest files ({', '.join((PLAN, *FILES))}); {REPLAN}")
+    if plan_sha256(plan) != recorded[PLAN]:
+        raise ManifestError(f"{path / PLAN}: its content was changed after planning (sha256 differs); {REPLAN}")
+    for name in FILES:
+        file = path / name
+        if not file.is_file():
+            raise ManifestError(f"{file}: missing; the manifest is incomplete, {REPLAN}")
+        if file_sha256(file) != recorded[name]:
+            raise ManifestError(f"{file}: changed after planning (its sha256 is not the one in {PLAN}); {REPLAN}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_plan(plan: dict, plan_path: Path) -> list[str]:
+    """The source names of a plan dict, after checking the fields the reader uses (one ManifestError if not)."""
+    problems = []
+    for key in ("global_batch", "num_steps", "seed"):
+        if not _is_int(plan.get(key)) or (key != "seed" and plan[key] < (1 if key == "global_batch" else 0)):
+            problems.append(f"{key} is {plan.get(key)!r}")
+    if not isinstance(plan.get("fingerprint"), str):
+        problems.append("no fingerprint")
+    sources = plan.get("sources")
+    if not isinstance(sources, list) or not sources:
+        problems.append("no sources")
+        sources = []
+    for i, source in enumerate(sources):
+        if not (isinstance(source, dict) and isinstance(source.get("name"), str) and _is_int(source.get("n_sequences"))
+                and source["n_sequences"] >= 0):
+            problems.append(f"sources[{i}] has no name or n_sequences")
+    for key in ("summary", "phases", "notes"):
+        if not isinstance(plan.get(key), list):
+            problems.append(f"no {key}")
+    if problems:
+        raise ManifestError(f"{plan_path}: {'; '.join(problems)}; {REPLAN}")
+    names = [s["name"] for s in sources]
+    if len(set(names)) != len(names):
+        raise ManifestError(f"{plan_path}: a source name appears twice in sources; {REPLAN}")
+    return names
+
+
+def check_counts(frame: pl.DataFrame, counts_path: Path, global_batch: int) -> np.ndarray:
+    """The counts table as (num_steps, n_sources) int32, refused unless whole, non-negative numbers whose every
+    row sums to global_batch."""
+    if frame.height == 0:
+        return np.zeros((0, frame.width), dtype=np.int32)
+    if not all(dtype.is_integer() for dtype in frame.dtypes) or frame.null_count().sum_horizontal().item():
+        raise ManifestError(f"{counts_path}: counts must be whole numbers without nulls; {REPLAN}")
+    counts = frame.to_numpy().astype(np.int64, copy=False).reshape(frame.height, frame.width)
+    negative = np.argwhere(counts < 0)
+    if len(negative):
+        step, s = negative[0].tolist()
+        raise ManifestError(f"{counts_path}: step {step} has a negative count ({counts[step, s]}) of "
+                            f"{frame.columns[s]}; {REPLAN}")
+    wrong = np.flatnonzero(counts.sum(axis=1) != global_batch)
+    if len(wrong):
+        raise ManifestError(f"{counts_path}: step {int(wrong[0])} has {int(counts[wrong[0]].sum())} samples, not "
+                            f"global_batch={global_batch} ({len(wrong)} such steps); {REPLAN}")
+    return counts.astype(np.int32)
 
 
 def summary_frame(plan: dict) -> pl.DataFrame:

@@ -29,12 +29,15 @@ from common.sources import load_sources
 from common.tokens import ShardError, read_meta
 from mixer.allocate import allocate, cap_epochs
 from mixer.config import MixtureSection
-from mixer.manifest import COUNTS, FORMAT_VERSION, PLAN, summary_frame
+from mixer.manifest import COUNTS, FORMAT_VERSION, PLAN, SCHEDULE_PNG, manifest_hashes, summary_frame
 from mixer.schedules import AUTO_GROUPS, Context, MixtureError
 from mixer.units import MixerError, parse_amount
 
 ALGORITHM_VERSION = 1  # bump when the same inputs would give different rows
 DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml"
+# Planning holds a few steps x sources tables of float64 (proportions, allocation) in memory; a plan whose table
+# (steps x sources x 8 bytes) is larger than this is refused up front instead of failing with MemoryError.
+MAX_TABLE_BYTES = 2 * 1024**3
 
 
 @dataclass
@@ -197,7 +200,15 @@ def build_plan(
     ctx = Context(names, n_sequences, groups, section.global_batch, seq_len, section.normalize)
     batch = section.global_batch
     total_samples = ctx.samples(section.total)
+    if not math.isfinite(total_samples):
+        raise MixerError(f"mixture.total {section.total} is not a finite amount")
     num_steps = max(1, math.ceil(total_samples / batch - 1e-9))
+    table_bytes = num_steps * len(names) * 8
+    if table_bytes > MAX_TABLE_BYTES:
+        raise MixerError(
+            f"mixture.total {section.total} is {num_steps:,} steps of {batch} sequences: the per-step table "
+            f"({num_steps:,} steps x {len(names)} sources x 8 bytes = {table_bytes / 1024**3:,.1f} GiB) is over "
+            f"the planner's limit of {MAX_TABLE_BYTES / 1024**3:g} GiB; lower total or raise global_batch")
     progress = np.arange(num_steps, dtype=np.float64) * batch
     proportions = schedule.proportions(progress, ctx, ("schedule",))
     if isinstance(section.max_epochs, dict):
@@ -283,17 +294,19 @@ def plan_from_recipe(
 
 
 def write_manifest(result: Plan, out: Path) -> Path:
-    """Write plan.json, counts.parquet and schedule.png into `out` (atomically: via `out.tmp`)."""
+    """Write counts.parquet, schedule.png and then plan.json, which records the sha256 of each (and of its own
+    content) for `Manifest.open` to verify, into `out` (atomically: via `out.tmp`)."""
     out = Path(out)
     tmp = out.with_name(out.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    (tmp / PLAN).write_text(json.dumps(result.plan, indent=2, sort_keys=True) + "\n")
     frame = pl.DataFrame({name: result.counts[:, s] for s, name in enumerate(result.sources)},
                          schema={name: pl.Int32 for name in result.sources})
     frame.write_parquet(tmp / COUNTS, compression="zstd", statistics=False)
-    plot_schedule(result, tmp / "schedule.png")
+    plot_schedule(result, tmp / SCHEDULE_PNG)
+    plan = {**result.plan, "sha256": manifest_hashes(tmp, result.plan)}
+    (tmp / PLAN).write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
