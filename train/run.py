@@ -45,7 +45,7 @@ from train.model_loading import (
     resize_embeddings,
 )
 from train.recipe_sections import ModelSection, TrainError, TrainSection
-from train.step_metrics import MetricsLogger, flops_per_token, peak_flops
+from train.step_metrics import MetricsLogger, flops_per_token, peak_flops, truncate_step_log
 
 log = logging.getLogger("train")
 DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml"
@@ -181,6 +181,9 @@ def setup(recipe: Recipe, *, manifest: Manifest | None = None, resume: str | Non
         model = torch.compile(model)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
+    if accelerator.is_main_process:
+        step_checkpoints.remove_unfinished(out / "checkpoints")
+    accelerator.wait_for_everyone()
     start_step, tokens_seen = resume_newest(accelerator, out / "checkpoints", manifest, resume or cfg.resume)
     return TrainState(
         cfg=cfg, manifest=manifest, shards=shards, batches=batches, accelerator=accelerator, model=model,
@@ -270,8 +273,10 @@ def train(recipe: Recipe, *, manifest: Manifest | None = None, resume: str | Non
                            resume_step=state.start_step)
     samples_log = None
     if cfg.log_samples:
-        logs.mkdir(parents=True, exist_ok=True)
-        samples_log = (logs / f"samples-rank-{state.rank}.jsonl").open("a" if state.start_step else "w")
+        samples_path = logs / f"samples-rank-{state.rank}.jsonl"
+        # Each rank keeps its own rows of the steps before the one resumed (none on a fresh run).
+        truncate_step_log(samples_path, state.start_step)
+        samples_log = samples_path.open("a")
     if accelerator.is_main_process:
         print(f"training {type(accelerator.unwrap_model(state.model)).__name__} "
               f"({sum(p.numel() for p in state.model.parameters()):,} parameters, attention "

@@ -17,6 +17,7 @@ from accelerate import Accelerator
 
 log = logging.getLogger("train")
 STEP_DIR = re.compile(r"^step-(\d+)$")
+TMP_DIR = re.compile(r"^step-(\d+)\.tmp$")
 STATE = "state.json"
 
 
@@ -32,6 +33,23 @@ def complete_checkpoints(checkpoints_dir: Path) -> list[tuple[int, Path]]:
         elif path.name.endswith(".tmp") or match:
             log.warning("ignoring incomplete checkpoint %s (interrupted while saving)", path)
     return sorted(found)
+
+
+def remove_unfinished(checkpoints_dir: Path) -> list[Path]:
+    """Delete leftover `step-N.tmp/` folders (a checkpoint being written when the run was killed); they
+    never count as checkpoints. Called by the main process at start, before the newest checkpoint is picked."""
+    removed = []
+    if not checkpoints_dir.is_dir():
+        return removed
+    for path in sorted(checkpoints_dir.iterdir()):
+        if TMP_DIR.match(path.name):
+            log.warning("removing incomplete checkpoint %s (interrupted while saving)", path)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+    return removed
 
 
 def save(accelerator: Accelerator, checkpoints_dir: Path, step: int, state: dict, keep_last: int) -> Path:

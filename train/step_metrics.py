@@ -3,11 +3,16 @@ Also the model-FLOPs-utilisation estimate."""
 
 from __future__ import annotations
 
+import bisect
 import json
+import logging
 import math
+import os
 from pathlib import Path
 
 import torch
+
+log = logging.getLogger("train")
 
 # Dense bf16 tensor-core peak per device (no sparsity), from the vendors' data sheets.
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "H800": 989e12, "A100": 312e12, "A800": 312e12,
@@ -51,9 +56,7 @@ class MetricsLogger:
             self.writer = SummaryWriter(str(self.log_dir / "tensorboard"), purge_step=resume_step or None)
             path = self.log_dir / "metrics.jsonl"
             # On resume, drop records of steps that will be trained again so each step appears once.
-            kept = [line for line in (path.read_text().splitlines() if path.exists() else [])
-                    if line and json.loads(line)["step"] < resume_step]
-            path.write_text("".join(line + "\n" for line in kept))
+            truncate_step_log(path, resume_step)
             self.jsonl = path.open("a")
 
     def log(self, record: dict) -> None:
@@ -92,7 +95,7 @@ def plot_loss_per_source(metrics_path: Path, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+    records = read_step_log(metrics_path)
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.plot([r["step"] + 1 for r in records], [r["loss"] for r in records], color="black", lw=1.5, label="all")
     sources = sorted({s for r in records for s in r["loss_per_source"]})
@@ -107,3 +110,66 @@ def plot_loss_per_source(metrics_path: Path, out: Path) -> Path:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def _step_of(line: str) -> int | None:
+    """The `step` of one JSON-lines record, or None for a torn or foreign line."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    step = record.get("step") if isinstance(record, dict) else None
+    return step if isinstance(step, int) and not isinstance(step, bool) else None
+
+
+def read_step_log(path: Path) -> list[dict]:
+    """The records of a per-step JSON-lines log (metrics.jsonl), skipping torn or foreign lines
+    (e.g. the last one of a run killed while writing it)."""
+    records = []
+    for line in Path(path).read_text().splitlines():
+        if line.strip() and _step_of(line) is not None:
+            records.append(json.loads(line))
+    return records
+
+
+def truncate_step_log(path: Path, resume_step: int) -> int:
+    """Keep only the lines of steps < `resume_step` of a per-step JSON-lines log (metrics.jsonl,
+    samples-rank-R.jsonl), so the steps trained again after a resume appear once; returns the steps kept.
+
+    Torn or foreign lines (a run killed mid-write) are dropped with a warning. When the steps go
+    backwards (a log appended to by an older trainer after a resume), the later lines supersede the
+    earlier ones of the same steps. The file is rewritten in one pass with bounded memory and
+    replaced atomically; a missing file is created empty."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+        return 0
+    tmp = path.with_name(path.name + ".tmp")
+    starts: list[int] = []  # steps written so far, ascending
+    offsets: list[int] = []  # where each of them begins in the output
+    bad = 0
+    with path.open("rb") as src, tmp.open("wb") as dst:
+        for raw in src:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not line.strip():
+                continue
+            step = _step_of(line)
+            if step is None:
+                bad += 1
+                continue
+            if step >= resume_step:
+                continue
+            if starts and step < starts[-1]:  # re-logged steps: drop the earlier copies
+                cut = bisect.bisect_left(starts, step)
+                dst.seek(offsets[cut])
+                dst.truncate()
+                del starts[cut:], offsets[cut:]
+            if not starts or step != starts[-1]:
+                starts.append(step)
+                offsets.append(dst.tell())
+            dst.write(line.encode("utf-8") + b"\n")
+    os.replace(tmp, path)
+    if bad:
+        log.warning("dropped %d torn or unreadable line(s) from %s", bad, path)
+    return len(starts)
