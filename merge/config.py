@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,13 @@ class ModelRef(Section):
     path: str = Field(description="local folder, or a hub repo id such as meta-llama/Llama-2-7b-hf")
     name: str | None = Field(None, description="label used in the report and in config_from/tokenizer_from")
     weight: float = Field(1.0, description="w_i of this model")
+
+    @field_validator("weight")
+    @classmethod
+    def _finite_weight(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
+        return value
     revision: str | None = Field(None, description="hub revision (only for hub names)")
 
     @field_validator("path")
@@ -73,6 +81,20 @@ class MergeSection(Section):
     )
     max_shard_size: str = "2GB"
     diagnostics: DiagnosticsSection = Field(default_factory=DiagnosticsSection)
+
+    @field_validator("max_shard_size")
+    @classmethod
+    def _shard_size(cls, value: str) -> str:
+        from .io import parse_size
+
+        try:
+            if parse_size(value) <= 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"not a size: {value!r} (use a positive number with B, KB, MB, GB, KiB, MiB or GiB, e.g. 2GB)"
+            ) from None
+        return value
 
     @field_validator("base", mode="before")
     @classmethod

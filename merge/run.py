@@ -50,12 +50,38 @@ def merge(
     top_k = section.diagnostics.top_k or method.survival_top_k(params)
     survival = SurvivalTally(plan.model_labels) if section.diagnostics.enabled and plan.has_base else None
 
+    check_output_outside_inputs(output, section)
     if output.exists() and not section.overwrite:
         raise MergeError(f"output {output} exists; remove it or set merge.overwrite: true")
     staging = output.with_name(output.name + ".tmp")
-    if staging.exists():
+    if staging.exists():  # a leftover of an interrupted run: never a result
         shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    try:
+        staging.mkdir(parents=True)
+        report, n_shards = _write(section, params, plan, method, device, seed, top_k, survival, labels,
+                                  staging, started, log)  # fmt: skip
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise MergeError(f"writing {staging} failed: {err.strerror or err}; nothing was written to {output}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if survival is not None:
+        log(f"survival of top-{top_k:g} task-vector entries: " + ", ".join(
+            f"{label} {value:.3f}" if value is not None else f"{label} n/a"
+            for label, value in survival.overall().items()
+        ))  # fmt: skip
+    log(
+        f"wrote {output} ({len(plan.tensors)} tensors, {n_shards} shards) in {report['seconds']:.1f}s"
+    )
+    return report
+
+
+def _write(section, params, plan, method, device, seed, top_k, survival, labels, staging, started, log):
+    """Merge every tensor into `staging` and write config, tokenizer and report there."""
     writer = ShardedWriter(
         staging, [(p.name, p.shape, p.dtype) for p in plan.tensors], parse_size(section.max_shard_size)
     )
@@ -89,18 +115,25 @@ def merge(
         seconds=round(time.perf_counter() - started, 3), top_k=top_k, survival=survival,
     )  # fmt: skip
     (staging / "merge_report.json").write_text(json.dumps(report, indent=2) + "\n")
-    if output.exists():
-        shutil.rmtree(output)
-    staging.rename(output)
-    if survival is not None:
-        log(f"survival of top-{top_k:g} task-vector entries: " + ", ".join(
-            f"{label} {value:.3f}" if value is not None else f"{label} n/a"
-            for label, value in survival.overall().items()
-        ))  # fmt: skip
-    log(
-        f"wrote {output} ({len(plan.tensors)} tensors, {len(writer.names)} shards) in {report['seconds']:.1f}s"
-    )
-    return report
+    return report, len(writer.names)
+
+
+def _inside(a: Path, b: Path) -> bool:
+    return a == b or b in a.parents
+
+
+def check_output_outside_inputs(output: Path, section: MergeSection) -> None:
+    """Refuse an output folder that is, contains or lies inside an input model's folder."""
+    out = Path(output).expanduser().resolve()
+    refs = ([section.base] if section.base is not None else []) + list(section.models)
+    for ref in refs:
+        if ref is None or not ref.is_local:
+            continue
+        src = Path(ref.path).resolve()
+        if _inside(out, src) or _inside(src, out):
+            raise MergeError(
+                f"output {output} overlaps the input model {ref.path}; choose an output outside every input"
+            )
 
 
 def output_folder(recipe: Recipe, section: MergeSection) -> Path:
