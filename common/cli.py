@@ -6,8 +6,9 @@
 - The same endings (`run_main`): exit 0 on success; a mistake in the user's input is one line
   `error: ...` and exit 2; Ctrl-C is one line naming what was interrupted and that a rerun resumes,
   exit 130; never a traceback for either.
-- One run per workdir at a time (`WorkdirLock`): a second run stops with one line naming the other
-  (pid, host, start time, command) and how to clear a lock its owner left behind.
+- One run of a command per workdir at a time (`WorkdirLock`): a second curation (or training) run on the
+  same workdir stops with one line naming the other (pid, host, start time, command) and how to clear a
+  lock its owner left behind. Different commands may share a workdir (evaluating while training is fine).
 
 Stdlib only, so that `--help` answers before any heavy import: commands parse their arguments first
 and import torch, transformers or datatrove after.
@@ -26,7 +27,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "demo.yaml"
-LOCK_NAME = ".lock"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -142,9 +142,9 @@ class LockedError(RuntimeError):
 
 
 class WorkdirLock:
-    """One run per workdir: `with WorkdirLock(workdir, "curation.run"):`.
+    """One run of a command per workdir: `with WorkdirLock(workdir, "curation.run recipe.yaml"):`.
 
-    The lock is `WORKDIR/.lock`, created with O_EXCL and holding the owner's pid, host, start time and
+    The lock is `WORKDIR/.<command's package>.lock` (`.curation.lock`), created with O_EXCL and holding the owner's pid, host, start time and
     command. A lock whose owner is gone (same host, pid no longer alive) is taken over with a note; a lock
     of a live process, or of another host (which this host cannot check), stops the run with one line
     that says how to clear it. Released on exit, whatever the ending (not on kill -9: then the next run
@@ -152,7 +152,7 @@ class WorkdirLock:
 
     def __init__(self, workdir: Path | str, command: str):
         self.workdir = Path(workdir)
-        self.path = self.workdir / LOCK_NAME
+        self.path = self.workdir / f".{command.split()[0].split('.')[0]}.lock"
         self.command = command
         self.held = False
 

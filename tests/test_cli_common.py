@@ -71,22 +71,24 @@ def test_ctrl_c_is_one_line_exit_130(capsys):
 
 def test_lock_is_exclusive_and_released(tmp_path):
     with WorkdirLock(tmp_path, "curation.run a.yaml"):
-        owner = json.loads((tmp_path / ".lock").read_text())
+        owner = json.loads((tmp_path / ".curation.lock").read_text())
         assert owner["pid"] == os.getpid() and owner["command"] == "curation.run a.yaml"
-        with pytest.raises(LockedError, match=r"in use by curation.run a.yaml \(pid \d+ on .*delete .*\.lock"):
+        with pytest.raises(LockedError, match=r"in use by curation.run a.yaml \(pid \d+ on .*delete .*\.curation\.lock"):
             WorkdirLock(tmp_path, "curation.run b.yaml").__enter__()
-    assert not (tmp_path / ".lock").exists()
+    assert not (tmp_path / ".curation.lock").exists()
+    with WorkdirLock(tmp_path, "curation.run a.yaml"), WorkdirLock(tmp_path, "evaluation.run a.yaml"):
+        pass  # other commands may share the workdir
     with pytest.raises(RuntimeError):
-        with WorkdirLock(tmp_path, "c"):
+        with WorkdirLock(tmp_path, "curation.run"):
             raise RuntimeError("boom")
-    assert not (tmp_path / ".lock").exists()  # released whatever the ending
+    assert not (tmp_path / ".curation.lock").exists()  # released whatever the ending
 
 
 def test_lock_of_a_live_process_stops_the_run(tmp_path):
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        (tmp_path / ".lock").write_text(json.dumps(
-            {"pid": sleeper.pid, "host": socket.gethostname(), "started": "2026-12-04 10:00:00", "command": "train.run"}))
+        (tmp_path / ".curation.lock").write_text(json.dumps(
+            {"pid": sleeper.pid, "host": socket.gethostname(), "started": "2026-12-04 10:00:00", "command": "curation.run x.yaml"}))
         with pytest.raises(LockedError, match=f"pid {sleeper.pid}.*started 2026-12-04 10:00:00"):
             WorkdirLock(tmp_path, "curation.run").__enter__()
     finally:
@@ -98,10 +100,10 @@ def test_lock_of_a_live_process_stops_the_run(tmp_path):
 
 
 def test_lock_of_another_host_is_never_assumed_stale(tmp_path):
-    (tmp_path / ".lock").write_text(json.dumps({"pid": 1, "host": "node-17", "started": "x", "command": "curation.run"}))
+    (tmp_path / ".curation.lock").write_text(json.dumps({"pid": 1, "host": "node-17", "started": "x", "command": "curation.run"}))
     with pytest.raises(LockedError, match="on node-17"):
         WorkdirLock(tmp_path, "curation.run").__enter__()
-    assert (tmp_path / ".lock").exists()  # untouched
+    assert (tmp_path / ".curation.lock").exists()  # untouched
 
 
 def test_common_cli_imports_nothing_heavy():
