@@ -26,8 +26,6 @@ from pathlib import Path
 
 from evaluation.errors import EvaluationError
 
-KNOWN_FILES = ("results.json", "results.md", "perplexity.png", "benchmarks.png", "predictions", "documents")
-
 # keys of a settings record that are content digests, and what they stand for in a message
 DIGESTS = {
     "heldout_sha256": "the held-out documents",
