@@ -7,7 +7,12 @@
         "benchmarks": {name: {"format", "split", "shots", "template", "n", "correct",
                               "average" (mean of subject accuracies), "micro" (correct / n),
                               "chance" (mean of subjects' expected accuracy of guessing),
-                              "subjects": {subject: {"n", "correct", "accuracy"}}}}}}}
+                              "subjects": {subject: {"n", "correct", "accuracy"}}}},
+        "settings": what the model was scored under (evaluation.run's `run_settings`: "max_length",
+                    "perplexity": {"sources", "max_documents", "heldout_sha256", "rendering_sha256"} | null,
+                    "benchmarks": {name: {"format", "split", "shots", "prompt", "template", "subjects",
+                                          "subject_names", "items_sha256"}}),
+        "settings_sha256": sha256 of "settings" (evaluation/outputs.py compares them for --append)}}}
     METRICS = {"docs", "tokens", "chars", "nll" (nats), "loss", "perplexity", "bits_per_char"}
 
 Intervals (added by `add_uncertainty`, evaluation/stats.py; every interval is [low, high] as fractions,
