@@ -31,6 +31,7 @@ DIGESTS = {
     "heldout_sha256": "the held-out documents",
     "rendering_sha256": "the conversation rendering (recipe's tokenize section)",
     "items_sha256": "the questions",
+    "dev_sha256": "the few-shot examples",
 }
 
 
@@ -53,13 +54,13 @@ def heldout_digest(heldout: Path, sources: list[str]) -> str:
     return sha256_json(files)
 
 
-def items_digest(subjects) -> str:
-    """What a benchmark's questions are (subjects, their questions and dev examples), wherever the files lie."""
+def items_digest(subjects, dev: bool = False) -> str:
+    """What a benchmark's scored questions are (or with `dev`, its few-shot examples), wherever the files lie."""
     def question(q) -> list:
         return [q.id, q.question, list(q.choices), q.answer, Path(q.file).name, q.line, q.explanation,
                 q.options_in_text, q.cue, q.multiple, q.score, q.partial_credit]
 
-    return sha256_json([[s.name, s.display_name, [question(q) for q in s.questions], [question(q) for q in s.dev]]
+    return sha256_json([[s.name, s.display_name, [question(q) for q in (s.dev if dev else s.questions)]]
                         for s in subjects])
 
 
@@ -85,6 +86,8 @@ def _diff(what: str, old: dict, new: dict) -> list[str]:
     for key in dict.fromkeys([*new, *old]):
         if old.get(key) == new.get(key):
             continue
+        if key == "dev_sha256" and old.get("shots") != new.get("shots"):
+            continue  # other shots load other examples: the shots change says it
         if key in DIGESTS:
             changes.append(f"{what}: {DIGESTS[key]} changed")
         else:

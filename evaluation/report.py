@@ -11,7 +11,7 @@
         "settings": what the model was scored under (evaluation.run's `run_settings`: "max_length",
                     "perplexity": {"sources", "max_documents", "heldout_sha256", "rendering_sha256"} | null,
                     "benchmarks": {name: {"format", "split", "shots", "prompt", "template", "subjects",
-                                          "subject_names", "items_sha256"}}),
+                                          "subject_names", "items_sha256", "dev_sha256"}}),
         "settings_sha256": sha256 of "settings" (evaluation/outputs.py compares them for --append)}}}
     METRICS = {"docs", "tokens", "chars", "nll" (nats), "loss", "perplexity", "bits_per_char"}
 

@@ -158,6 +158,7 @@ def run_settings(section, heldout: Path, sources: list[str], benchmarks: dict, t
                 "subjects": [s.name for s in benchmarks[b.name]],
                 "subject_names": dict(b.subject_names),
                 "items_sha256": items_digest(benchmarks[b.name]),
+                "dev_sha256": items_digest(benchmarks[b.name], dev=True),
             }
             for b in section.benchmarks
         },
