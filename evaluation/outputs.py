@@ -9,8 +9,9 @@ and never a table whose columns were scored under different settings.
   must not be, contain or lie inside an input (the workdir's held-out data, a model, a benchmark).
 - With `--append`, the models of the previous `results.json` that this run does not evaluate again are
   kept with their files (`predictions/<model>/`, `documents/<model>.jsonl`); each model records the
-  settings it was scored under (`settings`, and their `settings_sha256`), and a kept model scored under
-  settings other than this run's, on something this run scores too, is refused with one line naming the
+  settings it was scored under (`settings`, and their `settings_sha256`) and its folder's
+  `model_fingerprint`, and a kept model scored under settings other than this run's, on something this
+  run scores too, or whose folder's weights have changed since, is refused with one line naming the
   change.
 
 Stdlib only (the dry run and these checks come before torch is imported).
@@ -64,6 +65,19 @@ def items_digest(subjects, dev: bool = False) -> str:
                         for s in subjects])
 
 
+WEIGHT_PATTERNS = ("config.json", "*.safetensors", "*.bin", "*.safetensors.index.json", "*.bin.index.json")
+
+
+def model_fingerprint(folder: Path) -> str | None:
+    """A cheap identity of a model folder's config and weights: each file's name, size and modification time
+    (hashing the weights would take minutes for a large model). None when the folder is gone."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    files = sorted({f for pattern in WEIGHT_PATTERNS for f in folder.glob(pattern) if f.is_file()})
+    return sha256_json([[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files])
+
+
 def describe_changes(old: dict, new: dict) -> list[str]:
     """What differs between a kept model's settings (`old`) and this run's (`new`), for the parts this run
     scores that the kept model has too. An empty list: comparable."""
@@ -109,6 +123,10 @@ def kept_models(previous: dict, new_names: list[str], settings: dict, results_pa
         scored_here = bool(settings.get("perplexity") and entry.get("perplexity")) or bool(
             set(settings.get("benchmarks") or {}) & set(entry.get("benchmarks") or {}))
         if not scored_here:
+            continue
+        now = model_fingerprint(Path(entry.get("path", "")))
+        if entry.get("model_fingerprint") and now and now != entry["model_fingerprint"]:
+            problems.append(f"{name}: the model files in {entry['path']} changed since it was scored")
             continue
         if not isinstance(entry.get("settings"), dict):
             problems.append(f"{name}: no settings recorded (scored by an older version)")

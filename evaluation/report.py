@@ -12,7 +12,8 @@
                     "perplexity": {"sources", "max_documents", "heldout_sha256", "rendering_sha256"} | null,
                     "benchmarks": {name: {"format", "split", "shots", "prompt", "template", "subjects",
                                           "subject_names", "items_sha256", "dev_sha256"}}),
-        "settings_sha256": sha256 of "settings" (evaluation/outputs.py compares them for --append)}}}
+        "settings_sha256": sha256 of "settings" (evaluation/outputs.py compares them for --append),
+        "model_fingerprint": sha256 of the model folder's config and weight files' names, sizes and mtimes}}}
     METRICS = {"docs", "tokens", "chars", "nll" (nats), "loss", "perplexity", "bits_per_char"}
 
 Intervals (added by `add_uncertainty`, evaluation/stats.py; every interval is [low, high] as fractions,

@@ -319,7 +319,7 @@ def evaluate_all(models, section, heldout, sources, benchmarks, tokenize, staged
                  settings, say, doing, out) -> list[Path]:
     """Score every model into `staged` and write the report there; returns the report's paths."""
     from evaluation.models import load_model
-    from evaluation.outputs import sha256_json
+    from evaluation.outputs import model_fingerprint, sha256_json
     from evaluation.report import write_report
 
     for k, (name, path) in enumerate(models, 1):
@@ -336,6 +336,7 @@ def evaluate_all(models, section, heldout, sources, benchmarks, tokenize, staged
         say(f"evaluating {name} ({path}) on {lm.device}, tokenizer {lm.tokenizer_path}")
         entry = evaluate_model(lm, section, heldout, sources, benchmarks, staged, tokenize)
         entry["settings"] = settings
+        entry["model_fingerprint"] = model_fingerprint(path)
         entry["settings_sha256"] = sha256_json(settings)
         results["models"][name] = entry
         del lm

@@ -102,6 +102,7 @@ def test_append_carries_the_kept_models_and_their_files(tmp_path, models):
         ("heldout", "a: held-out perplexity: the held-out documents changed"),
         ("prompt", "a: benchmark ceval: prompt \"raw\" → \"chat\""),
         ("old", "a: no settings recorded (scored by an older version)"),
+        ("weights", "a: the model files in "),
     ],
 )
 def test_append_refuses_models_scored_under_other_settings(tmp_path, models, capsys, change, message):
@@ -109,8 +110,13 @@ def test_append_refuses_models_scored_under_other_settings(tmp_path, models, cap
     heldout = tmp_path / "work" / "heldout"
     write_heldout(heldout)
     out = tmp_path / "work" / "eval"
-    assert main([str(path), "-q", "--model", str(models["a"])]) == 0
-    if change == "shots":
+    model_a = models["a"]
+    if change == "weights":  # a copy, trained further after it was scored
+        model_a = Path(shutil.copytree(models["a"], tmp_path / "a"))
+    assert main([str(path), "-q", "--model", str(model_a)]) == 0
+    if change == "weights":
+        save_model(model_a, SAMPLE_TEXT + ALL_TEXT, seed=7, max_positions=512)
+    elif change == "shots":
         recipe(tmp_path, shots=0)
     elif change == "max_length":
         recipe(tmp_path, extra="  max_length: 64\n")
@@ -129,7 +135,7 @@ def test_append_refuses_models_scored_under_other_settings(tmp_path, models, cap
     assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
     if change in ("shots", "max_length", "prompt"):
         assert "changed" not in err  # only what differs is named (other shots load other dev examples)
-    assert f"--model a={models['a']}" in err and "drop --append" in err
+    assert f"--model a={model_a}" in err and "drop --append" in err
     assert snapshot(out) == before and leftovers(out) == []
     # what this run does not score is not compared: perplexity only, when only the benchmark changed
     if change in ("shots", "prompt"):
