@@ -107,3 +107,17 @@ def check_benchmark_paths(section: EvaluationSection) -> None:
                 f"{bench.path}: no such folder for benchmark {bench.name!r} ({bench.format}); put a local copy "
                 f"of it there (where to get it and the layout it needs: docs/evaluation.md)"
             )
+
+
+def heldout_sources(heldout: Path, only: list[str] | None) -> list[str]:
+    """Source folders under `heldout/` (those named in `only`, which must exist)."""
+    found = sorted(p.name for p in heldout.iterdir() if p.is_dir()) if heldout.is_dir() else []
+    if only is None:
+        return found
+    missing = [s for s in only if s not in found]
+    if missing:
+        raise FileNotFoundError(
+            f"{heldout}: no held-out folder for sources {missing} (found: {found}); "
+            f"set curation.heldout_fraction and re-run curation"
+        )
+    return list(only)

@@ -11,6 +11,7 @@ import numpy as np
 
 from evaluation.benchmarks import FORMATS, PromptStyle, Question, Subject
 from evaluation.config import BenchmarkSection
+from evaluation.errors import ChatTemplateError
 from evaluation.models import LoadedModel, next_token_logprobs, target_logprobs
 
 
@@ -36,10 +37,6 @@ def build_prompt(bench: BenchmarkSection, subject: Subject, question: Question, 
     if bench.template is not None:
         prompt = bench.template.replace("{prompt}", prompt)
     return prompt
-
-
-class ChatTemplateError(ValueError):
-    """`prompt: chat` asked of a tokenizer without a chat template."""
 
 
 def chat_prompt(lm: LoadedModel, prompt: str) -> str:
