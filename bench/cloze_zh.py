@@ -8,7 +8,8 @@ one two-character content word (jieba's part of speech: noun, verb, verbal noun 
 distractors are two-character words of the same part of speech from the same held-out text, of similar
 frequency (nearest in log frequency), absent from the sentence and sharing no character with the answer.
 Options are all two characters long, so a model is scored by the log-likelihood of the whole sentence
-with each option in place (evaluation format `cloze`); chance is 25%.
+with each option in place (evaluation format `cloze`: `{name: cloze_zh, format: cloze, path:
+WORKDIR/benchmarks/cloze_zh}`); chance is 25%.
 
 Writes JSON lines: id (document id + sentence number), sentence with `____` for the blank, options
 (4, shuffled), answer (index), answer_text, pos. Deterministic for a given held-out folder and seed.
@@ -107,14 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", default="zh_docs")
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, help="default: WORKDIR/benchmarks/cloze_zh/test.jsonl")
+    parser.add_argument("--out", type=Path, help="default: WORKDIR/benchmarks/cloze_zh/test/cloze_zh.jsonl")
     args = parser.parse_args(argv)
     heldout = args.workdir / "heldout" / args.source
     if not heldout.is_dir():
         print(f"error: {heldout}: no held-out documents (run curation with heldout_fraction > 0)", file=sys.stderr)
         return 2
     items = build(heldout, items=args.items, seed=args.seed)
-    out = args.out or args.workdir / "benchmarks" / "cloze_zh" / "test.jsonl"
+    out = args.out or args.workdir / "benchmarks" / "cloze_zh" / "test" / "cloze_zh.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8")
     print(f"{len(items)} items from {heldout} -> {out}")
