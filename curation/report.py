@@ -66,9 +66,12 @@ def _by_step(order: list[str]):
 
 
 def build_report(ctx: StageContext, complete: bool = True) -> dict:
-    """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`)."""
+    """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`), for a source
+    left with no documents (which the later stages skip) also when it has not."""
     report = {"format_version": FORMAT_VERSION, "recipe": str(ctx.recipe.path or ""), "complete": complete, "sources": {}}
     by_step = _by_step(step_order())
+    done = {s.name: complete or s.name in ctx.empty or ctx.is_complete("publish", s.name, 1) for s in ctx.sources}
+    report["complete"] = all(done.values())
     for source in ctx.sources:
         stats = read_stats(ctx.logs_dir("filter", source.name))
         read = {k: stat_total(stats, f"read_{k}") for k in ("docs", "chars", "bytes")}
@@ -97,7 +100,8 @@ def build_report(ctx: StageContext, complete: bool = True) -> dict:
                 "moved": moved,
                 "dropped": removed.get("heldout_leak", {}).get("docs", 0),
             },
-            "balanced": (accounted == read["docs"]) if complete else None,
+            "balanced": (accounted == read["docs"]) if done[source.name] else None,
+            **({"empty": ctx.empty[source.name]} if source.name in ctx.empty else {}),
         }
     return report
 
