@@ -136,6 +136,8 @@ def print_report(report: dict, console=None) -> None:
         row += [f"{src['removed'][s]['docs']:,}" if s in src["removed"] else "" for s in steps]
         moved = src.get("heldout_leaks", {}).get("moved", {}).get("docs", 0)
         row += [f"{src['heldout']['docs']:,}", f"{moved:,}", f"{src['kept']['docs']:,}", f"{src['kept']['bytes'] / 1e6:.2f}"]
+        if src.get("empty"):
+            row[0] += " [dim](no documents)[/dim]"
         if src["balanced"] is False:
             row[0] += " [red](unbalanced!)[/red]"
         table.add_row(*row)

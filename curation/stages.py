@@ -353,6 +353,8 @@ def describe_changes(old: dict, new: dict, limit: int = 4) -> str:
             what = "added" if before is None else "removed" if after is None else "modified"
             changes.append(f"{key[5:]} {what}" if what != "modified" or before[0] == after[0]
                            else f"{key[5:]} modified ({before[0]:,} -> {after[0]:,} bytes)")
+        elif key.startswith("input of ") and (before is None or after is None):
+            changes.append(f"{key} {'added' if before is None else 'removed'}")
         elif key.startswith("input of "):
             was, now = str(before or "").split(" ")[0], str(after or "").split(" ")[0]
             changes.append(f"{key}: {was} -> {now}" if was != now else f"{key} (from {now}) changed")

@@ -50,7 +50,7 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     ctx.record_settings(STAGE, "", {}, upstream=sorted(inputs), results=written.is_file())
     if not forced and written.is_file():
         console.print(f"[dim]        vocab: {written.parent} exists and matches the recipe, kept "
-                      "(--force vocab rebuilds it)[/dim]")
+                      "(--force vocab rebuilds it)[/dim]", soft_wrap=True)
         return inputs
     try:
         extend_vocabulary(ctx.recipe, force=True, console=console)
