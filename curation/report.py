@@ -75,15 +75,23 @@ def build_report(ctx: StageContext, complete: bool = True) -> dict:
     for source in ctx.sources:
         stats = read_stats(ctx.logs_dir("filter", source.name))
         read = {k: stat_total(stats, f"read_{k}") for k in ("docs", "chars", "bytes")}
+        # results of a stage made from another input than its predecessor's current output are not counted
+        stale = ctx.stale_stages(source.name)
+        if stale:
+            done[source.name] = False
+            report["complete"] = False
+        left_out = {name for stage in stages() if stage.STAGE in stale for name in excluded_names(stage)}
         removed = {}
         excluded_root = ctx.workdir / "excluded" / source.name
         if excluded_root.is_dir():
-            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir()), key=lambda p: by_step(p.name)):
+            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir() and p.name not in left_out),
+                                   key=lambda p: by_step(p.name)):
                 removed[step_dir.name] = measure_excluded(step_dir)
-        kept = measure_documents(ctx.workdir / "curated" / source.name)
-        moved = measure_documents(ctx.workdir / "curated" / source.name, MOVED_GLOB)
-        publish_stats = read_stats(ctx.logs_dir("publish", source.name))
-        heldout = measure_documents(ctx.workdir / "heldout" / source.name)
+        published = "publish" not in stale
+        kept = measure_documents(ctx.workdir / "curated" / source.name) if published else _zero()
+        moved = measure_documents(ctx.workdir / "curated" / source.name, MOVED_GLOB) if published else _zero()
+        publish_stats = read_stats(ctx.logs_dir("publish", source.name)) if published else []
+        heldout = measure_documents(ctx.workdir / "heldout" / source.name) if published else _zero()
         accounted = kept["docs"] + heldout["docs"] + sum(r["docs"] for r in removed.values())
         report["sources"][source.name] = {
             "kind": source.kind,
@@ -102,6 +110,7 @@ def build_report(ctx: StageContext, complete: bool = True) -> dict:
             },
             "balanced": (accounted == read["docs"]) if done[source.name] else None,
             **({"empty": ctx.empty[source.name]} if source.name in ctx.empty else {}),
+            **({"not_counted": stale} if stale else {}),
         }
     return report
 
@@ -142,6 +151,11 @@ def print_report(report: dict, console=None) -> None:
             row[0] += " [red](unbalanced!)[/red]"
         table.add_row(*row)
     console.print(table)
+    for name, src in report["sources"].items():
+        if src.get("not_counted"):
+            console.print(f"[yellow]{name}: the results of {', '.join(src['not_counted'])} were made from an earlier "
+                          "output of the stage before them and are not counted; --force "
+                          f"{src['not_counted'][0]} redoes them[/yellow]", markup=True, soft_wrap=True)
     for name, src in report["sources"].items():
         reasons = Counter()
         for step, r in src["removed"].items():

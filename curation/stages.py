@@ -143,6 +143,22 @@ class StageContext:
             tmp.replace(path)
         return digest
 
+    def stale_stages(self, source: str) -> list[str]:
+        """The stages whose recorded input for `source` is not what the stage before them recorded now (e.g.
+        after `--force filter --until filter`, every stage after filter), and every stage after such a one:
+        their results on disk were made from another input, so the report leaves them out."""
+        stale: list[str] = []
+        before: tuple[str, str] | None = None
+        for module in stages():
+            record = _read_json(self.settings_file(module.STAGE, source)) if source else None
+            if record is None:
+                continue
+            read = (record.get("settings") or {}).get(f"input of {source}")
+            if stale or (before is not None and read is not None and read != f"{before[0]} {before[1][:16]}"):
+                stale.append(module.STAGE)
+            before = (module.STAGE, str(record.get("digest", "")))
+        return stale
+
     def has_results(self, stage: str, source: str) -> bool:
         """Whether a task of `stage` finished for `source` in an earlier run (its datatrove completion markers,
         also of the stage's sub-steps: logs/<stage>/<source>/*/, logs/<stage>/*/<source>/)."""

@@ -159,3 +159,21 @@ def test_a_workdir_from_before_the_records_is_recorded_with_one_note(tmp_path, c
     assert all(path.is_file() for path in records) and report(recipe) == first
     assert curation_main([str(recipe)]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_forcing_a_stage_until_itself_leaves_the_old_later_results_out_of_the_report(tmp_path, capsys):
+    recipe = setup(tmp_path)
+    assert curation_main([str(recipe)]) == 0
+    edit(recipe, lambda r: r["curation"].update(quality_zh={"enabled": False}))
+    assert curation_main([str(recipe), "--force", "filter", "--until", "filter"]) == 0
+    partial = report(recipe)
+    # dedup and publish ran on the old filter output: their removals and documents are not counted
+    assert partial["removed"] == {} and partial["kept"]["docs"] == 0 and partial["not_counted"] == ["dedup", "publish"]
+    assert partial["balanced"] is None
+    assert "the results of dedup, publish were made from an earlier output" in capsys.readouterr().err
+    assert curation_main([str(recipe)]) == 2
+    assert "dedup / zh: the recipe or the input changed since this stage ran (input of zh (from filter) changed)" \
+        in refusal(capsys)
+    assert curation_main([str(recipe), "--force", "dedup"]) == 0
+    after = report(recipe)
+    assert list(after["removed"]) == ["exact_dedup"] and after["kept"]["docs"] == 5 and after["balanced"]
