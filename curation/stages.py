@@ -165,7 +165,10 @@ class StageContext:
         logs = self.workdir / "logs" / stage
         candidates = [logs / source / "completions", *logs.glob(f"{source}/*/completions"),
                       *logs.glob(f"*/{source}/completions")]
-        return any(folder.is_dir() and any(folder.iterdir()) for folder in candidates)
+        if any(folder.is_dir() and any(folder.iterdir()) for folder in candidates):
+            return True
+        # Slurm jobs submitted by an earlier run may still be writing results with the recorded settings
+        return self.executor_kind == "slurm" and any((folder.parent / "executor.json").is_file() for folder in candidates)
 
     def ran_before(self, stage: str) -> bool:
         """Whether `logs/<stage>/` holds a finished task or a settings record of an earlier run."""
