@@ -5,7 +5,9 @@ every record into a `Document` (mono text, a zh–en pair, or a conversation as 
 and counts what it read. A record that cannot be read (malformed JSON, invalid UTF-8, a missing or
 mistyped field, an unknown conversation schema) is never dropped silently: with
 `curation.bad_records: exclude` it goes to `excluded/<source>/read/` with its file, line and reason;
-with `error` the run stops with a message naming the file and line.
+with `error` the run stops with a message naming the file and line. Every record is numbered by the
+1-based line of the file it starts on (CSV/TSV: the header is line 1; parquet and datasets: the row), and
+a document without an id is named `<source>/<file>/<that number>`, so no two records share an id.
 """
 
 from __future__ import annotations
