@@ -78,6 +78,11 @@ def test_a_csv_row_in_another_encoding_under_bad_records_error_names_its_line(tm
                           {"bad_records": "error"})
     assert curation_main([str(recipe)]) == 2
     assert "in.csv:3: invalid_utf8" in capsys.readouterr().err.replace("\n", "")
+    # the file converted: no task had finished, so the changed input is simply read (no --force needed)
+    converted = [line.decode("gbk") if n in (2, 4, 6) else line.decode() for n, line in enumerate(GBK_CSV_LINES)]
+    (tmp_path / "in.csv").write_text("\n".join(converted) + "\n", encoding="utf-8")
+    assert curation_main([str(recipe)]) == 0, capsys.readouterr().err
+    assert not (tmp_path / "work" / "excluded" / "c" / "read").exists()
 
 
 # -- point 8: sources left with no documents ---------------------------------------------------------------------
