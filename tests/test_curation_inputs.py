@@ -16,6 +16,9 @@ import pytest
 import yaml
 
 from common.documents import iter_documents, iter_excluded
+from common.recipe import Recipe
+from common.sources import load_sources
+from curation.readers import SourceReader
 from curation.run import main as curation_main
 from tests.curation_samples import ZH_GOOD, ZH_SPAM
 
@@ -83,6 +86,17 @@ def test_a_csv_row_in_another_encoding_under_bad_records_error_names_its_line(tm
     (tmp_path / "in.csv").write_text("\n".join(converted) + "\n", encoding="utf-8")
     assert curation_main([str(recipe)]) == 0, capsys.readouterr().err
     assert not (tmp_path / "work" / "excluded" / "c" / "read").exists()
+
+
+def test_tsv_rows_in_another_encoding_with_windows_line_ends_keep_their_line_numbers(tmp_path):
+    lines = [b"zh\ten", "你好。\tHello.".encode(), "再见。".encode("gbk") + b"\tBye.", b"", "谢谢。\tThanks.".encode(),
+             "對不起。".encode("big5") + b"\tSorry.", "好的。\tOK.".encode()]
+    (tmp_path / "pairs.tsv").write_bytes(b"\r\n".join(lines) + b"\r\n")
+    recipe = Recipe.from_dict({"sources": [{"kind": "parallel", "name": "p", "input": {"path": "pairs.tsv"}}]}, root=tmp_path)
+    records = list(SourceReader(load_sources(recipe)[0])._records(0, 1))
+    assert [(line, error.split(":")[0] if error else None) for _, line, _, error in records] == [
+        (2, None), (3, "invalid_utf8"), (5, None), (6, "invalid_utf8"), (7, None)]
+    assert records[4][2] == {"zh": "好的。", "en": "OK."}
 
 
 # -- point 8: sources left with no documents ---------------------------------------------------------------------
