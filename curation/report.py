@@ -66,21 +66,32 @@ def _by_step(order: list[str]):
 
 
 def build_report(ctx: StageContext, complete: bool = True) -> dict:
-    """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`)."""
+    """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`), for a source
+    left with no documents (which the later stages skip) also when it has not."""
     report = {"format_version": FORMAT_VERSION, "recipe": str(ctx.recipe.path or ""), "complete": complete, "sources": {}}
     by_step = _by_step(step_order())
+    done = {s.name: complete or s.name in ctx.empty or ctx.is_complete("publish", s.name, 1) for s in ctx.sources}
+    report["complete"] = all(done.values())
     for source in ctx.sources:
         stats = read_stats(ctx.logs_dir("filter", source.name))
         read = {k: stat_total(stats, f"read_{k}") for k in ("docs", "chars", "bytes")}
+        # results of a stage made from another input than its predecessor's current output are not counted
+        stale = ctx.stale_stages(source.name)
+        if stale:
+            done[source.name] = False
+            report["complete"] = False
+        left_out = {name for stage in stages() if stage.STAGE in stale for name in excluded_names(stage)}
         removed = {}
         excluded_root = ctx.workdir / "excluded" / source.name
         if excluded_root.is_dir():
-            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir()), key=lambda p: by_step(p.name)):
+            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir() and p.name not in left_out),
+                                   key=lambda p: by_step(p.name)):
                 removed[step_dir.name] = measure_excluded(step_dir)
-        kept = measure_documents(ctx.workdir / "curated" / source.name)
-        moved = measure_documents(ctx.workdir / "curated" / source.name, MOVED_GLOB)
-        publish_stats = read_stats(ctx.logs_dir("publish", source.name))
-        heldout = measure_documents(ctx.workdir / "heldout" / source.name)
+        published = "publish" not in stale
+        kept = measure_documents(ctx.workdir / "curated" / source.name) if published else _zero()
+        moved = measure_documents(ctx.workdir / "curated" / source.name, MOVED_GLOB) if published else _zero()
+        publish_stats = read_stats(ctx.logs_dir("publish", source.name)) if published else []
+        heldout = measure_documents(ctx.workdir / "heldout" / source.name) if published else _zero()
         accounted = kept["docs"] + heldout["docs"] + sum(r["docs"] for r in removed.values())
         report["sources"][source.name] = {
             "kind": source.kind,
@@ -97,7 +108,9 @@ def build_report(ctx: StageContext, complete: bool = True) -> dict:
                 "moved": moved,
                 "dropped": removed.get("heldout_leak", {}).get("docs", 0),
             },
-            "balanced": (accounted == read["docs"]) if complete else None,
+            "balanced": (accounted == read["docs"]) if done[source.name] else None,
+            **({"empty": ctx.empty[source.name]} if source.name in ctx.empty else {}),
+            **({"not_counted": stale} if stale else {}),
         }
     return report
 
@@ -132,10 +145,17 @@ def print_report(report: dict, console=None) -> None:
         row += [f"{src['removed'][s]['docs']:,}" if s in src["removed"] else "" for s in steps]
         moved = src.get("heldout_leaks", {}).get("moved", {}).get("docs", 0)
         row += [f"{src['heldout']['docs']:,}", f"{moved:,}", f"{src['kept']['docs']:,}", f"{src['kept']['bytes'] / 1e6:.2f}"]
+        if src.get("empty"):
+            row[0] += " [dim](no documents)[/dim]"
         if src["balanced"] is False:
             row[0] += " [red](unbalanced!)[/red]"
         table.add_row(*row)
     console.print(table)
+    for name, src in report["sources"].items():
+        if src.get("not_counted"):
+            console.print(f"[yellow]{name}: the results of {', '.join(src['not_counted'])} were made from an earlier "
+                          "output of the stage before them and are not counted; --force "
+                          f"{src['not_counted'][0]} redoes them[/yellow]", markup=True, soft_wrap=True)
     for name, src in report["sources"].items():
         reasons = Counter()
         for step, r in src["removed"].items():
