@@ -465,7 +465,7 @@ def test_cli_reports_recipe_errors_with_exit_code_2(demo, tmp_path, capsys):
     assert main([str(recipe)]) == 0
     assert (tmp_path / "w" / "merged" / "merge_report.json").is_file()
     assert main([str(recipe)]) == 2
-    assert "exists; remove it or set merge.overwrite: true" in capsys.readouterr().err
+    assert "exists; pass --fresh (or set merge.overwrite: true) to replace it" in capsys.readouterr().err
 
 
 def test_hub_names_and_devices_fail_clearly_when_unavailable(demo, tmp_path):
