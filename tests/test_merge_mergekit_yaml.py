@@ -19,8 +19,8 @@ from safetensors import safe_open
 from common.recipe import Recipe
 from merge.config import load_section
 from merge.demo_models import build_demo_models
-from merge.methods import METHODS, DareSection, TensorContext
 from merge.mergekit import MergekitConfigError, translate
+from merge.methods import METHODS, DareSection, TensorContext
 from merge.run import main, merge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,8 +156,8 @@ def test_a_mergekit_config_merges_exactly_as_the_native_recipe(method, models, t
 
 def test_the_translation_keeps_mergekit_defaults_where_ours_differ(models, tmp_path):
     (tmp_path / "a").symlink_to(models["ct"])
-    data = yaml.safe_load("merge_method: ties\nbase_model: %s\nmodels:\n  - model: a\n    parameters: {weight: 1}\n"
-                          % models["base"])
+    data = yaml.safe_load(f"merge_method: ties\nbase_model: {models['base']}\nmodels:\n  - model: a\n"
+                          "    parameters: {weight: 1}\n")
     section = translate(data, tmp_path / "c.yml", cwd=tmp_path)["merge"]
     assert section["parameters"] == {"density": 1.0, "lambda": 1.0, "normalize": True}  # mergekit: density 1
     data = {"merge_method": "dare_linear", "base_model": str(models["base"]),
