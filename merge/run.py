@@ -160,7 +160,7 @@ def output_folder(recipe: Recipe, section: MergeSection) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m merge.run",
+        prog="zh-merge" if Path(sys.argv[0]).name == "zh-merge" else "python -m merge.run",
         description=__doc__.splitlines()[0].split(": ", 1)[1][0].upper() + __doc__.splitlines()[0].split(": ", 1)[1][1:],
         epilog="RECIPE is a recipe with a `merge` section (recipes/merge_demo.yaml) or a mergekit config "
         "(then --output is needed, as mergekit-yaml's second argument). See docs/merge.md.",
