@@ -20,6 +20,7 @@ METHODS = {
     "task_arithmetic": ("task_arithmetic", {}),
     "ties": ("ties", {}),
     "dare_linear": ("dare", {"rescale": "l1"}),
+    "dare_ties": ("dare_ties", {"rescale": "l1"}),
 }
 # mergekit's global parameters per method, with its defaults where they differ from ours or matter
 GLOBAL_PARAMETERS = {
@@ -27,6 +28,7 @@ GLOBAL_PARAMETERS = {
     "task_arithmetic": {"normalize": False, "lambda": 1.0, "int8_mask": False, "rescale": False},
     "ties": {"normalize": True, "lambda": 1.0, "int8_mask": False, "rescale": False},
     "dare_linear": {"normalize": False, "lambda": 1.0, "int8_mask": False, "rescale": True},
+    "dare_ties": {"normalize": False, "lambda": 1.0, "int8_mask": False, "rescale": True},
 }
 # per-model ("tensor") parameters; they may also stand in the global `parameters` as every model's default
 TENSOR_PARAMETERS = {
@@ -34,6 +36,7 @@ TENSOR_PARAMETERS = {
     "task_arithmetic": ("weight", "density"),
     "ties": ("weight", "density"),
     "dare_linear": ("weight", "density"),
+    "dare_ties": ("weight", "density"),
 }
 TOP_LEVEL = ("merge_method", "base_model", "models", "parameters", "dtype", "out_dtype", "tokenizer_source")
 UNSUPPORTED_TOP_LEVEL = {
@@ -162,7 +165,7 @@ def translate(data: dict, file: str | Path, *, cwd: str | Path | None = None) ->
         parameters["lambda"] = float(settings["lambda"])
     densities = {float(v) for _, v in per_model.get("density", [])}
     # task_arithmetic takes a density in mergekit too and ignores it (no sparsification): so do we
-    if method in ("ties", "dare_linear"):
+    if method in ("ties", "dare_linear", "dare_ties"):
         if len(densities) > 1:
             first, *rest = per_model["density"]
             other = next((i, v) for i, v in rest if float(v) != float(first[1]))
@@ -175,7 +178,7 @@ def translate(data: dict, file: str | Path, *, cwd: str | Path | None = None) ->
         parameters["density"] = density
     if method == "ties" and settings.get("rescale"):
         raise fail("parameters.rescale", "ties with rescale (L1 norm) is not supported; remove it")
-    if method == "dare_linear" and not settings["rescale"]:
+    if method in ("dare_linear", "dare_ties") and not settings["rescale"]:
         parameters["rescale"] = False
     # int8_mask only changes how mergekit stores its sign mask (memory), not the result
     section["parameters"] = parameters

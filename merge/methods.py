@@ -211,17 +211,38 @@ class Dare(Method):
     ) -> torch.Tensor:
         out = torch.zeros_like(values[0])
         for i in range(values.shape[0]):
-            generator = ctx.generator(i, values.device)
-            keep = torch.rand(values[i].shape, generator=generator, device=values.device) < params.density
-            dropped = values[i] * keep
-            if params.rescale == "l1":
-                dropped = l1_rescaled(values[i], dropped)
-            elif params.rescale:
-                dropped /= params.density
-            out += dropped * float(weights[i])
+            out += _dropped(values[i], params, ctx.generator(i, values.device)) * float(weights[i])
         if params.normalize:
             out /= _safe_divisor(weights.sum())
         return out * params.lambda_
+
+
+@register
+class DareTies(Dare):
+    """DARE's drop and rescale, then TIES's sign election and disjoint merge (mergekit's `dare_ties`)."""
+
+    name = "dare_ties"
+    parameters = DareSection
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: DareSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        u = torch.empty_like(values)
+        for i in range(values.shape[0]):
+            u[i] = _dropped(values[i], params, ctx.generator(i, values.device)) * float(weights[i])
+        w = weights.to(values.device, values.dtype).view(-1, *([1] * (values.dim() - 1)))
+        return _elect(u, u.sum(0), w, params.normalize) * params.lambda_
+
+
+def _dropped(task_vector: torch.Tensor, params: DareSection, generator: torch.Generator) -> torch.Tensor:
+    """DARE's drop (keep each entry with probability density) and rescale of one model's task vector."""
+    keep = torch.rand(task_vector.shape, generator=generator, device=task_vector.device) < params.density
+    dropped = task_vector * keep
+    if params.rescale == "l1":
+        return l1_rescaled(task_vector, dropped)
+    if params.rescale:
+        dropped /= params.density
+    return dropped
 
 
 def l1_rescaled(task_vector: torch.Tensor, dropped: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:

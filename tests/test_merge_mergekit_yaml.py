@@ -104,6 +104,25 @@ parameters:
 dtype: float32
 tokenizer_source: models/ct
 """,
+    "dare_ties": """\
+models:
+  - model: models/base
+    # no parameters necessary for base model
+  - model: models/ct
+    parameters:
+      density: 0.53
+      weight: 0.4
+  - model: models/sft
+    parameters:
+      density: 0.53
+      weight: 0.6
+merge_method: dare_ties
+base_model: models/base
+parameters:
+  int8_mask: true
+dtype: bfloat16
+tokenizer_source: models/ct
+""",
 }
 
 # The same merges as our recipes' `merge` sections (what docs/merge.md says each mergekit key becomes).
@@ -120,6 +139,10 @@ NATIVE = {
     "dare_linear": {"method": "dare", "base": "base",
                     "models": [{"name": "ct", "path": "ct", "weight": 1.0}, {"name": "sft", "path": "sft", "weight": 0.6}],
                     "parameters": {"density": 0.4, "rescale": "l1"}, "tokenizer_from": "ct", "dtype": "float32"},
+    "dare_ties": {"method": "dare_ties", "base": "base",
+                  "models": [{"name": "ct", "path": "ct", "weight": 0.4}, {"name": "sft", "path": "sft", "weight": 0.6}],
+                  "parameters": {"density": 0.53, "rescale": "l1", "normalize": False}, "tokenizer_from": "ct",
+                  "dtype": "bfloat16"},
 }
 
 
@@ -150,7 +173,7 @@ def test_a_mergekit_config_merges_exactly_as_the_native_recipe(method, models, t
     native_report = json.loads((tmp_path / "native" / "merge_report.json").read_text())
     assert report["tokenizer_from"] == native_report["tokenizer_from"]
     assert report["tokenizer_files"] == native_report["tokenizer_files"]
-    if method == "ties":  # the base listed among the models is skipped, as mergekit skips its zero task vector
+    if method in ("ties", "dare_ties"):  # the base listed among the models is skipped, as mergekit skips its zero task vector
         assert [m["name"] for m in report["models"]] == ["ct", "sft"]
 
 
