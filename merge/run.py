@@ -221,20 +221,24 @@ def dry_run(section: MergeSection, params: MethodSection, output: Path, log: Cal
     Exit code 0 when the merge would run, 2 when a check would refuse it."""
     import torch
 
-    from common.device import DeviceError, pick_device
-
-    from .io import MergeError, parse_size
+    from .io import parse_size
     from .methods import METHODS
     from .plan import open_models, plan_merge
 
     method = METHODS[section.method]
-    labels, readers = open_models(section)
-    plan = plan_merge(section, readers, labels)  # mismatches raise here, as in a real merge
     refs = ([section.base] if section.base is not None else []) + list(section.models)
+    labels = section.labels()
     log(f"merge (dry run): {section.method} {params.model_dump(by_alias=True)}")
     for label, ref in zip(labels, refs, strict=True):
-        role = "base" if plan.has_base and ref is section.base else f"weight {ref.weight:g}"
-        log(f"  {label}: {ref.path} ({role})")
+        role = "base" if ref is section.base else f"weight {ref.weight:g}"
+        log(f"  {label}: {ref.path} ({role}{'' if ref.is_local else '; hub model, not fetched in a dry run'})")
+    refusals = _output_refusals(section, output)
+    if not all(ref.is_local for ref in refs):
+        log("  tensors, vocabulary and output size: unknown until the hub models are fetched (a real run "
+            "fetches them first and checks them before writing)")
+        return _refusals(refusals, log)
+    _, readers = open_models(section)
+    plan = plan_merge(section, readers, labels)  # mismatches raise here, as in a real merge
     merged = sum(1 for t in plan.tensors if t.merge)
     n_bytes = sum(_numel(t.shape) * _itemsize(t.dtype, torch) for t in plan.tensors)
     shard = parse_size(section.max_shard_size)
@@ -247,6 +251,18 @@ def dry_run(section: MergeSection, params: MethodSection, output: Path, log: Cal
         log(f"  {note}")
     log(f"  output: {output} (about {_human(n_bytes)} in {max(1, -(-n_bytes // shard))} shard(s) of at most "
         f"{section.max_shard_size}; written to {output.name}.tmp/ and renamed)")
+    free = shutil.disk_usage(_existing_parent(output)).free
+    if free < n_bytes:
+        refusals.append(f"{_existing_parent(output)} has {_human(free)} free, the output needs about {_human(n_bytes)}")
+    return _refusals(refusals, log)
+
+
+def _output_refusals(section: MergeSection, output: Path) -> list[str]:
+    """What a real run would refuse about the output folder and the device."""
+    from common.device import DeviceError, pick_device
+
+    from .io import MergeError
+
     refusals = []
     try:
         check_output_outside_inputs(output, section)
@@ -258,9 +274,10 @@ def dry_run(section: MergeSection, params: MethodSection, output: Path, log: Cal
         pick_device(section.device, key="merge.device")
     except DeviceError as err:
         refusals.append(str(err))
-    free = shutil.disk_usage(_existing_parent(output)).free
-    if free < n_bytes:
-        refusals.append(f"{_existing_parent(output)} has {_human(free)} free, the output needs about {_human(n_bytes)}")
+    return refusals
+
+
+def _refusals(refusals: list[str], log: Callable[[str], object]) -> int:
     for refusal in refusals:
         log(f"would refuse: {refusal}")
     log("nothing written (dry run)" + ("" if not refusals else f"; {len(refusals)} check(s) would refuse"))

@@ -116,3 +116,19 @@ def test_ctrl_c_is_one_line_and_leaves_no_partial_output(models, tmp_path, capsy
     assert err == (f"merge.run: interrupted during the merge (nothing was written to {output}; the partial .tmp "
                    "folder was removed); run the same command again to resume")
     assert not output.exists() and not output.with_name("merged.tmp").exists()
+
+
+def test_dry_run_does_not_fetch_hub_models(models, tmp_path, capsys, monkeypatch):
+    import huggingface_hub
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("a dry run must not download")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", no_download)
+    path = tmp_path / "hub.yaml"
+    path.write_text(f"workdir: {tmp_path / 'work'}\nmerge:\n  method: ties\n  base: meta-llama/Llama-2-7b-hf\n"
+                    f"  models: [{{name: ct, path: {models['ct']}}}]\n")
+    assert main([str(path), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "base: meta-llama/Llama-2-7b-hf (base; hub model, not fetched in a dry run)" in out
+    assert "unknown until the hub models are fetched" in out and not (tmp_path / "work").exists()
