@@ -33,7 +33,7 @@ from mixer.manifest import COUNTS, FORMAT_VERSION, PLAN, SCHEDULE_PNG, manifest_
 from mixer.schedules import AUTO_GROUPS, Context, MixtureError
 from mixer.units import MixerError, parse_amount
 
-ALGORITHM_VERSION = 1  # bump when the same inputs would give different rows
+ALGORITHM_VERSION = 2  # bump when the same inputs would give different rows (2: exact whole-number targets)
 DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml"
 # Planning holds a few steps x sources tables of float64 (proportions, allocation) in memory; a plan whose table
 # (steps x sources x 8 bytes) is larger than this is refused up front instead of failing with MemoryError.
