@@ -336,7 +336,7 @@ def test_cli_plan_dry_run_write_and_show(tmp_path, capsys):
     counts = "en_web=4000,zh_web=3k,para=1000,inst=500"
     assert planner.main([str(path), "--counts", counts, "--dry-run", "--schedule", "linear"]) == 0
     out = capsys.readouterr().out
-    assert "300 steps x 8 sequences" in out and "grow ends at step 200" in out
+    assert "300 steps x 8 sequences" in out and "grow steps 0-199; hold steps 200-299" in out
     assert not (tmp_path / "work").exists()
     assert planner.main([str(path), "--counts", counts]) == 0
     manifest_dir = tmp_path / "work" / "manifest"
