@@ -237,10 +237,15 @@ def replan_command(manifest: Manifest) -> str:
     return command
 
 
-def check_shards(manifest: Manifest, tokens_dir: str | Path) -> None:
+def check_shards(manifest: Manifest, tokens_dir: str | Path, *, recipe_too: bool = True) -> None:
     """Raise ManifestError unless every source's shard in `tokens_dir` is the one the plan was built from
     (same content fingerprint, sequence count and seq_len). One line: each changed source, and the command
-    that re-plans."""
+    that re-plans.
+
+    With `recipe_too` (the default), the recipe file the manifest was planned from (plan.json's
+    `planned_with.recipe`), if it is still there, is checked too (`check_recipe`): a mixture, seed or source
+    changed in it since planning refuses the manifest, so that the trainer never trains on an out-of-date
+    plan. A recipe that no longer exists at that path cannot be checked and is skipped."""
     tokens_dir = Path(tokens_dir)
     problems = []
     for source in manifest.plan["sources"]:
@@ -263,6 +268,17 @@ def check_shards(manifest: Manifest, tokens_dir: str | Path) -> None:
             f"manifest {manifest.path} was planned from other token shards than those in {tokens_dir}: "
             + "; ".join(problems) + f"; re-plan it: {replan_command(manifest)}"
         )
+    planned = manifest.plan.get("planned_with")
+    recipe_path = planned.get("recipe") if isinstance(planned, dict) else None
+    if recipe_too and isinstance(recipe_path, str) and Path(recipe_path).is_file():
+        from common.recipe import Recipe, RecipeError
+
+        try:
+            recipe = Recipe.load(recipe_path)
+        except RecipeError as err:
+            raise ManifestError(f"manifest {manifest.path}: the recipe it was planned from cannot be read any more "
+                                f"({' '.join(str(err).split())})") from None
+        check_recipe(manifest, recipe, tokens_dir)
 
 
 def check_recipe(manifest: Manifest, recipe, tokens_dir: str | Path | None = None) -> None:

@@ -324,12 +324,16 @@ def write_manifest(result: Plan, out: Path) -> Path:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    frame = pl.DataFrame({name: result.counts[:, s] for s, name in enumerate(result.sources)},
-                         schema={name: pl.Int32 for name in result.sources})
-    frame.write_parquet(tmp / COUNTS, compression="zstd", statistics=False)
-    plot_schedule(result, tmp / SCHEDULE_PNG)
-    plan = {**result.plan, "sha256": manifest_hashes(tmp, result.plan)}
-    (tmp / PLAN).write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+    try:
+        frame = pl.DataFrame({name: result.counts[:, s] for s, name in enumerate(result.sources)},
+                             schema={name: pl.Int32 for name in result.sources})
+        frame.write_parquet(tmp / COUNTS, compression="zstd", statistics=False)
+        plot_schedule(result, tmp / SCHEDULE_PNG)
+        plan = {**result.plan, "sha256": manifest_hashes(tmp, result.plan)}
+        (tmp / PLAN).write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
+    except BaseException:  # a full disk, Ctrl-C: no half-written manifest.tmp/ left behind (the old manifest stays)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
