@@ -47,6 +47,9 @@ def parse_steps(text: str, num_steps: int) -> range:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     add_common(parser, recipe="demo", output=None, fresh=None, dry_run=None)
+    for action in parser._actions:
+        if action.dest == "recipe":
+            action.help = "recipe YAML (default: recipes/demo.yaml), or a manifest folder (the older form)"
     parser.add_argument("--manifest", metavar="DIR", help="manifest folder (default: WORKDIR/manifest of the recipe)")
     parser.add_argument("--steps", default="0:1", help="START:STOP (half-open, from 0) or one step; default 0:1")
     parser.add_argument("--summary", action="store_true", help="print the plan's summary table too")
