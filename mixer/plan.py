@@ -74,6 +74,12 @@ def plan_command(args: argparse.Namespace) -> int:
             out = write_manifest(result, Path(args.output).expanduser() if args.output else recipe.workdir / "manifest")
     except (RecipeError, MixerError, ShardError, ManifestError) as err:
         raise PlanError(str(err)) from None
+    if level >= 1:  # -v: where each size came from
+        tokens = recipe.workdir / "tokens"
+        for source in result.plan["sources"]:
+            where = (f"{tokens / source['name'] / 'meta.json'} (shard {source['shard_fingerprint'][:16]})"
+                     if source["shard_fingerprint"] else "--counts")
+            print(f"{source['name']}: {source['n_sequences']:,} sequences, from {where}")
     if level >= 0:
         print(format_summary(result.plan))
     print("dry run: nothing written" if out is None else f"wrote {out}")

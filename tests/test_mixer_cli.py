@@ -62,6 +62,8 @@ def test_plan_output_out_alias_workdir_and_quiet(tmp_path):
     result = run_cli("mixer.plan", str(recipe), "--counts", CLI_COUNTS, "--workdir", str(other))
     assert result.returncode == 0, result.stderr
     assert "steps 0-11" in result.stdout  # phases numbered from 0, as the trainer numbers steps
+    verbose = run_cli("mixer.plan", str(recipe), "--counts", CLI_COUNTS, "--dry-run", "-v")
+    assert "en_web: 4,000 sequences, from --counts" in verbose.stdout and "dry run: nothing written" in verbose.stdout
     assert Manifest.open(other / "manifest").num_steps == 12
     assert not (tmp_path / "work").exists()
 
