@@ -232,9 +232,21 @@ def replan_command(manifest: Manifest) -> str:
     command = f"python -m mixer.plan {planned.get('recipe') or 'RECIPE'}"
     if planned.get("schedule"):
         command += f" --schedule {planned['schedule']}"
-    if manifest.path.name != "manifest":
-        command += f" --output {manifest.path}"
+    if Path(manifest.path).resolve() != _default_manifest(planned.get("recipe")):
+        command += f" --output {manifest.path}"  # e.g. a branch's own manifest: never re-plan over the main one
     return command
+
+
+def _default_manifest(recipe_path) -> Path | None:
+    """WORKDIR/manifest of the recipe at `recipe_path`; None when it cannot be read."""
+    if not isinstance(recipe_path, str) or not Path(recipe_path).is_file():
+        return None
+    from common.recipe import Recipe, RecipeError
+
+    try:
+        return (Recipe.load(recipe_path).workdir / "manifest").resolve()
+    except (RecipeError, OSError):
+        return None
 
 
 def check_shards(manifest: Manifest, tokens_dir: str | Path, *, recipe_too: bool = True) -> None:

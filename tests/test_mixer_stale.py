@@ -56,7 +56,19 @@ def test_changed_shards_are_refused_in_one_line_naming_the_source_and_the_comman
     message = str(err.value)
     assert "\n" not in message
     assert "zh_web: shard fingerprint" in message and "en_web" not in message
-    assert message.endswith(f"re-plan it: python -m mixer.plan {recipe.resolve()}")
+    assert message.endswith(f"re-plan it: python -m mixer.plan {recipe.resolve()}")  # WORKDIR/manifest: no --output
+
+
+def test_the_re_plan_command_names_a_manifest_outside_the_workdir(tmp_path):
+    """A manifest planned with --output (as the demo's branches are) is re-planned to the same folder, never
+    over WORKDIR/manifest."""
+    recipe, _ = planned(tmp_path)
+    branch = tmp_path / "work" / "merge" / "ct" / "manifest"
+    assert plan_main([str(recipe), "--output", str(branch), "-q"]) == 0
+    edit_recipe(recipe, lambda d: d["mixture"].update(total="24 steps"))
+    with pytest.raises(ManifestError) as err:
+        check_shards(Manifest.open(branch), tmp_path / "work" / "tokens")
+    assert str(err.value).endswith(f"re-plan it: python -m mixer.plan {recipe.resolve()} --output {branch}")
 
 
 def test_a_changed_mixture_refuses_the_old_manifest_until_re_planned(tmp_path):
