@@ -85,7 +85,7 @@ def build_config(section: ModelSection, *, vocab_size: int | None) -> Pretrained
     for key in config:
         # a key outside the signature that the class consumed (rope_theta becomes rope_parameters) is known too
         if key not in known and key in kept:
-            raise ConfigKeyError(key, f"model.config.{key}: not a {model_type} config key ({config_class.__name__})"
+            raise ConfigKeyError(key, f"model.config.{key}: not a {model_type} config key"
                                       f"{suggest(str(key), sorted(known))}")
     return hf_config
 

@@ -55,10 +55,8 @@ def interrupted() -> str:
         return "before the first step"
     where = progress.get("checkpoints_dir")
     if done:
-        resume = f"a rerun resumes from checkpoint step-{done} ({where}/step-{done}) at step {done}"
-    else:
-        resume = "no checkpoint yet: a rerun starts at step 0"
-    return f"at step {step} ({resume})"
+        return f"at step {step} (newest checkpoint {where}/step-{done}: a rerun resumes there, at step {done})"
+    return f"at step {step} (no checkpoint yet: a rerun starts at step 0)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,8 +86,14 @@ def _main(args: argparse.Namespace, level: int) -> int:
     if args.workdir:
         recipe.data["workdir"] = str(Path(args.workdir).expanduser().resolve())
     output = Path(args.output).expanduser().resolve() if args.output else None
+    if level <= 0:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from train import trainer
 
+    if level <= 0:  # "Writing model shards" and other progress bars of transformers: only with -v
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     if args.dry_run:
         for line in trainer.describe(recipe, model_dir=output, fresh=args.fresh):
             print(line)

@@ -114,8 +114,8 @@ def smooth(values: list[float], weight: float) -> list[float]:
 
 
 def smoothing_weight(n_points: int) -> float:
-    """An EMA weight that averages over about 5% of the run (at least 1 point, at most 0.98)."""
-    span = max(1.0, n_points / 20)
+    """An EMA weight that averages over about 10% of the run (at least 1 point, at most 0.98)."""
+    span = max(1.0, n_points / 10)
     return min(0.98, 1 - 2 / (span + 1)) if span > 1 else 0.0
 
 

@@ -348,6 +348,7 @@ def train(recipe: Recipe, *, manifest: Manifest | None = None, resume: str | Non
           model_dir: Path | None = None) -> Path:
     """Run (or continue) training; returns the final model folder (`model_dir`, default `OUT/model`).
     `manifest` overrides opening one; `resume="never"` starts from step 0 and deletes the old checkpoints."""
+    PROGRESS.update(step=None, checkpoint=None, checkpoints_dir=None)
     state = setup(recipe, manifest=manifest, resume=resume)
     try:
         return _loop(recipe, state, model_dir or state.out / "model")
