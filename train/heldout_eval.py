@@ -5,7 +5,7 @@ being trained and the result is logged to metrics.jsonl, TensorBoard (`eval/bpc/
 Documents are scored as `evaluation.run` scores them: `[BOS] + tokens(text)` with every token after BOS
 predicted, instruction documents rendered and masked as the tokenize stage packs them for training
 (`common.encoding.DocumentEncoder`: assistant turns only, their characters counted); long documents are
-cut into windows of the training sequence length that overlap by one token. Bits per character =
+cut into windows of the model's context (`max_position_embeddings`) that overlap by one token. Bits per character =
 summed negative log-likelihood / ln 2 / characters, so it compares across tokenizers. Per source at most
 `train.eval_max_documents` whole documents and `train.eval_max_tokens` tokens are scored (the first
 document always), in batches of `train.eval_batch_size` windows; every process scores the same set with
@@ -39,22 +39,33 @@ class SourceSet:
     documents: int
 
 
+def prefix_ids(tokenizer) -> list[int]:
+    """Prepended to every scored text so that its first token is predicted too: BOS, else EOS (as
+    evaluation.run does)."""
+    for token_id in (tokenizer.bos_token_id, tokenizer.eos_token_id):
+        if token_id is not None:
+            return [int(token_id)]
+    return []
+
+
 def scored_tokens(document: dict, tokenizer, encoder: DocumentEncoder) -> tuple[list[int], list[int], int]:
-    """(ids, mask of scored positions, characters) of one held-out document."""
+    """(ids, mask of scored positions, characters) of one held-out document, as evaluation.run scores it."""
     metadata = document.get("metadata") or {}
     messages = metadata.get("messages")
+    prefix = prefix_ids(tokenizer)
     if metadata.get("kind") == "instruct" and messages:
         doc = {"id": str(document.get("id")), "text": document.get("text") or "", "metadata": metadata}
         ((ids, mask),) = list(encoder.encode([doc]))
         ids, mask = list(ids), [int(m) for m in mask]
         if encoder.eos_id is not None:
             ids, mask = ids + [encoder.eos_id], mask + [1]
+        if prefix and ids[:len(prefix)] != prefix:
+            ids, mask = prefix + ids, [0] * len(prefix) + mask
         chars = sum(len(m.get("content") or "") for m in messages if m.get("role") == "assistant")
         return ids, mask, chars
     text = document.get("text") or ""
-    ids = tokenizer(text, add_special_tokens=False, return_attention_mask=False)["input_ids"]
-    prefix = list(encoder.bos_ids)
-    return prefix + list(ids), [0] * len(prefix) + [1] * len(ids), len(text)
+    ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return prefix + ids, [0] * len(prefix) + [1] * len(ids), len(text)
 
 
 def windows(ids: list[int], mask: list[int], length: int):
@@ -69,7 +80,7 @@ def windows(ids: list[int], mask: list[int], length: int):
 class HeldoutEvaluator:
     """The held-out sets, tokenized once at the start; `evaluate(model)` scores them."""
 
-    def __init__(self, recipe: Recipe, tokenizer, cfg: TrainSection, accelerator, seq_len: int):
+    def __init__(self, recipe: Recipe, tokenizer, cfg: TrainSection, accelerator, context: int):
         if tokenizer is None:
             raise TrainError("train.eval_every needs the tokenizer in effect (a `tokenizer` section or "
                              "WORKDIR/tokenizer/) to read the held-out documents")
@@ -85,7 +96,7 @@ class HeldoutEvaluator:
         self.accelerator, self.batch_size = accelerator, cfg.eval_batch_size
         self.sources: dict[str, SourceSet] = {}
         for folder in folders:
-            self.sources[folder.name] = self._load(folder, tokenizer, encoder, cfg, seq_len)
+            self.sources[folder.name] = self._load(folder, tokenizer, encoder, cfg, context)
 
     @staticmethod
     def _load(folder: Path, tokenizer, encoder: DocumentEncoder, cfg: TrainSection, seq_len: int) -> SourceSet:

@@ -88,12 +88,12 @@ def _main(args: argparse.Namespace, level: int) -> int:
     output = Path(args.output).expanduser().resolve() if args.output else None
     if level <= 0:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as hf_logging
+
     from train import trainer
 
-    if level <= 0:  # "Writing model shards" and other progress bars of transformers: only with -v
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
+    # "Writing model shards" and the other progress bars of transformers: only with -v
+    (hf_logging.disable_progress_bar if level <= 0 else hf_logging.enable_progress_bar)()
     if args.dry_run:
         for line in trainer.describe(recipe, model_dir=output, fresh=args.fresh):
             print(line)

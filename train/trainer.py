@@ -382,7 +382,8 @@ def _loop(recipe: Recipe, state: TrainState, model_dir: Path) -> Path:
     if cfg.eval_every:
         from train.heldout_eval import HeldoutEvaluator
 
-        evaluator = HeldoutEvaluator(recipe, state.tokenizer, cfg, accelerator, state.shards.seq_len)
+        context = getattr(accelerator.unwrap_model(state.model).config, "max_position_embeddings", None) or 2048
+        evaluator = HeldoutEvaluator(recipe, state.tokenizer, cfg, accelerator, context)
     peak = peak_flops(cfg.peak_flops)
     tokens_per_step = manifest.global_batch * state.shards.seq_len
 
