@@ -153,7 +153,7 @@ def plot_loss_per_source(metrics_path: Path, out: Path, *, title: str = "") -> P
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    fig.savefig(out, dpi=120, metadata={"Title": ax.get_title().replace("\n", " ")})
     plt.close(fig)
     return out
 
