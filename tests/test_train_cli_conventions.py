@@ -122,36 +122,22 @@ def test_steps_are_numbered_as_the_manifest_numbers_them(tmp_path, capsys):
     assert state["step"] == 2 and state["tokens_seen"] == 2 * 4 * 16
 
 
-@pytest.fixture
-def restored_logging():
-    """-v in this process sets the root logger to INFO with a handler on the captured stderr: undo it, so no
-    later log line (torch logs at exit) writes to a closed capture."""
-    import logging
-
-    root = logging.getLogger()
-    names = ("transformers", "datasets", "accelerate", "torch", "huggingface_hub", "filelock", "urllib3")
-    saved = root.handlers[:], root.level, {n: logging.getLogger(n).level for n in names}
-    yield
-    for handler in root.handlers[:]:
-        if handler not in saved[0]:
-            root.removeHandler(handler)
-    root.setLevel(saved[1])
-    for name, level in saved[2].items():
-        logging.getLogger(name).setLevel(level)
-
-
-def test_library_warnings_only_with_verbose(tmp_path, capfd, restored_logging):
+@pytest.mark.slow  # two subprocesses (the libraries' loggers keep the stderr of the process that first imported them)
+def test_library_warnings_only_with_verbose(tmp_path):
     """transformers' "Token indices sequence length is longer than the specified maximum" (here from the
     held-out evaluation's tokenizer) and its progress bars appear with -v only."""
     from tests.test_train_export_eval import eval_recipe
 
     recipe = eval_recipe(tmp_path, max_length=4)
-    assert run.main([str(recipe), "--fresh"]) == 0
-    quiet = capfd.readouterr()
-    assert "Token indices sequence length" not in quiet.err and "Writing model shards" not in quiet.err
-    assert run.main([str(recipe), "--fresh", "-v"]) == 0
-    loud = capfd.readouterr()
-    assert "Token indices sequence length is longer than the specified maximum" in loud.err
+    quiet = subprocess.run([sys.executable, "-m", "train.run", str(recipe)], env=ENV, capture_output=True, text=True,
+                           timeout=300)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == "", quiet.stderr  # nothing but our own lines, on stdout
+    loud = subprocess.run([sys.executable, "-m", "train.run", str(recipe), "--fresh", "-v"], env=ENV,
+                          capture_output=True, text=True, timeout=300)
+    assert loud.returncode == 0, loud.stderr
+    assert "Token indices sequence length is longer than the specified maximum" in loud.stderr
+    assert "Writing model shards" in loud.stderr
 
 
 @pytest.mark.slow  # a subprocess that imports torch and trains until interrupted
