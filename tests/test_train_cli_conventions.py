@@ -20,6 +20,7 @@ from common.recipe import Recipe
 from mixer import plan as planner
 from mixer.manifest import Manifest
 from tests.test_train_cli import planned_recipe
+from tests.test_train_fixtures import write_shards
 from train import run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,17 +48,28 @@ def test_help_and_version_answer_without_importing_torch_transformers_or_acceler
     assert done.returncode == 0 and "zh-adapt" in done.stdout
 
 
-@pytest.mark.parametrize("flag", ["--dry-run", "--check"])
-def test_dry_run_says_what_would_run_and_writes_nothing(tmp_path, capsys, flag):
+def test_dry_run_says_what_would_run_and_writes_nothing(tmp_path, capsys):
     recipe = planned_recipe(tmp_path, max_steps=None)
     before = _tree(tmp_path)
-    assert run.main([str(recipe), flag, "--output", str(tmp_path / "final")]) == 0
+    assert run.main([str(recipe), "--dry-run", "--output", str(tmp_path / "final")]) == 0
     out = capsys.readouterr().out
     assert "model and train sections are valid" in out
     assert "26,784 parameters" in out  # TINY_LLAMA with the shards' 128-token vocabulary
     assert "6 steps (0..5 of the manifest's 6) x global batch 4 x 16 tokens = 384 tokens" in out
     assert "start: step 0 (no checkpoint yet)" in out and f"model {tmp_path / 'final'}" in out
     assert _tree(tmp_path) == before  # not even a lock or a log folder
+
+
+def test_dry_run_checks_the_data_and_check_reads_the_recipe_only(tmp_path, capsys):
+    """--dry-run refuses shards changed since planning (as a run would); --check, which the demo runs before
+    re-planning, reads nothing but the recipe."""
+    recipe = planned_recipe(tmp_path)
+    write_shards(tmp_path / "work" / "tokens", {"zh_web": 16}, seq_len=16, seed=99)
+    assert run.main([str(recipe), "--dry-run"]) == 2
+    assert "zh_web: shard fingerprint" in capsys.readouterr().err
+    assert run.main([str(recipe), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "model and train sections are valid" in out and "data: not read (--check)" in out
 
 
 def test_dry_run_before_the_manifest_is_planned_as_the_demo_calls_it(tmp_path, capsys):
@@ -67,7 +79,9 @@ def test_dry_run_before_the_manifest_is_planned_as_the_demo_calls_it(tmp_path, c
                                       "train": {}}))
     assert run.main([str(recipe), "--check"]) == 0
     out = capsys.readouterr().out
-    assert "no manifest yet" in out and "parameters" in out
+    assert "data: not read (--check)" in out and "parameters" in out
+    assert run.main([str(recipe), "--dry-run"]) == 0
+    assert "no manifest yet" in capsys.readouterr().out
     assert not (tmp_path / "w").exists()
 
 

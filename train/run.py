@@ -25,8 +25,10 @@ def parser() -> argparse.ArgumentParser:
     add_common(p, output="where the final Hugging Face model goes (default: WORKDIR/model)",
                fresh="start from step 0: delete this run's checkpoints instead of resuming (alias --no-resume)",
                dry_run="validate the recipe and inputs and say what would run (model size, steps, tokens, "
-                       "outputs); write nothing (alias --check)")
-    p.add_argument("--check", action="store_true", dest="dry_run", help=argparse.SUPPRESS)
+                       "outputs); write nothing")
+    p.add_argument("--check", action="store_true",
+                   help="the recipe part of --dry-run only: the model and train sections and the model's size, "
+                        "without reading the manifest, shards or tokenizer (what the demo runs before they exist)")
     p.add_argument("--resume", action="store_true",
                    help="continue from the newest complete checkpoint (an error if there is none); "
                         "by default a run resumes when a checkpoint exists (train.resume: auto)")
@@ -94,8 +96,8 @@ def _main(args: argparse.Namespace, level: int) -> int:
 
     # "Writing model shards" and the other progress bars of transformers: only with -v
     (hf_logging.disable_progress_bar if level <= 0 else hf_logging.enable_progress_bar)()
-    if args.dry_run:
-        for line in trainer.describe(recipe, model_dir=output, fresh=args.fresh):
+    if args.dry_run or args.check:
+        for line in trainer.describe(recipe, model_dir=output, fresh=args.fresh, data=not args.check):
             print(line)
         return 0
     resume = "never" if args.fresh else "always" if args.resume else None

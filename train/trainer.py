@@ -105,9 +105,11 @@ def output_folder(recipe: Recipe) -> Path:
     return recipe.section("train", TrainSection).output or recipe.workdir
 
 
-def describe(recipe: Recipe, *, model_dir: Path | None = None, fresh: bool = False) -> list[str]:
+def describe(recipe: Recipe, *, model_dir: Path | None = None, fresh: bool = False, data: bool = True) -> list[str]:
     """`--dry-run`: validate what can be validated now and say what a run would do, writing nothing: the
-    model and its size, steps and tokens (when the manifest is planned), where it starts, what it writes."""
+    model and its size, steps and tokens (when the manifest is planned; its shards and the tokenizer in
+    effect checked as a run checks them), where it starts, what it writes. `data=False` (`--check`): the
+    recipe only, nothing under the workdir is read."""
     check(recipe)
     model_cfg = recipe.section("model", ModelSection)
     cfg = recipe.section("train", TrainSection)
@@ -115,7 +117,9 @@ def describe(recipe: Recipe, *, model_dir: Path | None = None, fresh: bool = Fal
     lines = [f"{recipe.path or 'recipe'}: model and train sections are valid"]
     manifest_dir, tokens_dir = cfg.manifest or recipe.workdir / "manifest", cfg.tokens or recipe.workdir / "tokens"
     vocab_size = None
-    if manifest_dir.exists():
+    if not data:
+        lines.append("data: not read (--check); --dry-run also checks the manifest, shards and tokenizer")
+    elif manifest_dir.exists():
         manifest = open_manifest(manifest_dir, tokens_dir)
         shards = ShardSet(tokens_dir, manifest.sources)
         vocab_size = shards.vocab_size
@@ -134,15 +138,16 @@ def describe(recipe: Recipe, *, model_dir: Path | None = None, fresh: bool = Fal
     name, params, rows = model_size(model_cfg, vocab_size)
     origin = f"model.path {model_cfg.path}" if model_cfg.path else "model.config"
     lines.append(f"model: {name} from {origin}, {params:,} parameters with {rows:,} embedding rows"
-                 + ("" if vocab_size else " (before growing to the tokenizer's vocabulary)"))
-    found = step_checkpoints.complete_checkpoints(out / "checkpoints")
+                 + ("" if vocab_size or model_cfg.path else " (the config's default vocabulary; a run takes the shards')"))
+    found = step_checkpoints.complete_checkpoints(out / "checkpoints") if data else []
     if fresh or cfg.resume == "never":
         start = f"step 0 (--fresh: would delete {len(found)} checkpoint(s))" if found else "step 0"
     elif found:
         start = f"step {found[-1][0]}, resumed from {found[-1][1]}"
     else:
         start = "step 0 (no checkpoint yet)"
-    lines.append(f"start: {start}")
+    if data:
+        lines.append(f"start: {start}")
     lines.append(f"writes: checkpoints {out / 'checkpoints'}/step-N (every {cfg.checkpoint_every} steps, last "
                  f"{cfg.keep_last} kept), logs {out / 'train_logs'}, model {model_dir or out / 'model'}")
     lines.append("dry run: nothing was trained or written")
