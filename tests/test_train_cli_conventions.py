@@ -192,3 +192,17 @@ def test_ctrl_c_is_one_line_naming_the_step_and_the_checkpoint_a_rerun_resumes_f
     assert done.returncode == 0, done.stderr
     assert f"resuming at step {checkpoint} from checkpoints/step-{checkpoint}" in done.stdout
     assert [json.loads(line)["step"] for line in metrics.open()] == list(range(checkpoint + 2))
+
+
+def test_a_second_run_on_the_same_output_is_refused(tmp_path, capsys):
+    recipe = planned_recipe(tmp_path)
+    lock = tmp_path / "work" / ".train.lock"
+    # a live run's lock (this very process, which is alive)
+    import socket
+
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now",
+                                "command": "train.run other.yaml"}))
+    assert run.main([str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert "is in use by train.run other.yaml" in err and err.count("\n") == 1
+    assert not (tmp_path / "work" / "checkpoints").exists() and lock.exists()

@@ -101,6 +101,7 @@ def _main(args: argparse.Namespace, level: int) -> int:
             print(line)
         return 0
     resume = "never" if args.fresh else "always" if args.resume else None
+    trainer.check(recipe)  # a recipe mistake before the lock creates the output folder
     out = trainer.output_folder(recipe)
     # one training run per output folder; under torchrun/accelerate only the first process holds the lock
     if os.environ.get("RANK", "0") == "0":
