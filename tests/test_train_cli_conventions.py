@@ -102,7 +102,10 @@ def test_fresh_starts_from_step_0_and_drops_the_old_checkpoints_output_and_workd
     steps = [json.loads(line)["step"] for line in (tmp_path / "work" / "train_logs" / "metrics.jsonl").open()]
     assert steps == [0]
     assert (tmp_path / "final" / "model.safetensors").is_file()
-    assert run.main([str(recipe), "--no-resume"]) == 0  # the old spelling still works
+    capsys.readouterr()
+    assert run.main([str(recipe), "--no-resume", "-q"]) == 0  # the old spelling still works
+    out = capsys.readouterr().out  # -q: no per-step lines, the result only
+    assert "step 0 [" not in out and "training " not in out and "model written to" in out
 
     other = tmp_path / "elsewhere"
     (other / "manifest").parent.mkdir(parents=True)

@@ -106,9 +106,9 @@ def _main(args: argparse.Namespace, level: int) -> int:
     # one training run per output folder; under torchrun/accelerate only the first process holds the lock
     if os.environ.get("RANK", "0") == "0":
         with WorkdirLock(out, f"{PROG} {args.recipe}"):
-            trainer.train(recipe, resume=resume, model_dir=output)
+            trainer.train(recipe, resume=resume, model_dir=output, quiet=level < 0)
     else:
-        trainer.train(recipe, resume=resume, model_dir=output)
+        trainer.train(recipe, resume=resume, model_dir=output, quiet=level < 0)
     return 0
 
 

@@ -46,8 +46,10 @@ def flops_per_token(model: torch.nn.Module, seq_len: int) -> float:
 class MetricsLogger:
     """Writes each step's numbers to TensorBoard, `metrics.jsonl` and the console (main process only)."""
 
-    def __init__(self, log_dir: Path, *, enabled: bool, total_steps: int, resume_step: int = 0, title: str = ""):
+    def __init__(self, log_dir: Path, *, enabled: bool, total_steps: int, resume_step: int = 0, title: str = "",
+                 console: bool = True):
         self.enabled, self.total_steps, self.log_dir, self.title = enabled, total_steps, Path(log_dir), title
+        self.console = console
         self.writer = None
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
@@ -71,6 +73,8 @@ class MetricsLogger:
                 self.writer.add_scalar(key if "/" in key else f"train/{key}", value, step)
         self.jsonl.write(json.dumps(record) + "\n")
         self.jsonl.flush()
+        if not self.console:
+            return
         mfu = f" mfu {record['mfu']:.1%}" if record.get("mfu") is not None else ""
         per_source = " ".join(f"{s} {v:.3f}" for s, v in record["loss_per_source"].items())
         # `step` is the manifest's step number (from 0), as in metrics.jsonl; [n/total] counts steps done.
@@ -89,6 +93,8 @@ class MetricsLogger:
             self.writer.add_scalar(f"eval/bpc/{source}", bpc, step)
         self.jsonl.write(json.dumps({"step": step, "eval": result}) + "\n")
         self.jsonl.flush()
+        if not self.console:
+            return
         values = " ".join(f"{s} {v:.3f}" for s, v in result["bits_per_char"].items())
         print(f"step {step} held-out bits/char [{values}] ({result['tokens']:,} tokens, {result['seconds']:.1f}s)",
               flush=True)

@@ -350,29 +350,30 @@ def train_step(state: TrainState, step: int, micro_batches: list[MicroBatch]) ->
 
 
 def train(recipe: Recipe, *, manifest: Manifest | None = None, resume: str | None = None,
-          model_dir: Path | None = None) -> Path:
+          model_dir: Path | None = None, quiet: bool = False) -> Path:
     """Run (or continue) training; returns the final model folder (`model_dir`, default `OUT/model`).
-    `manifest` overrides opening one; `resume="never"` starts from step 0 and deletes the old checkpoints."""
+    `manifest` overrides opening one; `resume="never"` starts from step 0 and deletes the old checkpoints;
+    `quiet` (-q) prints no per-step lines (metrics.jsonl and TensorBoard get them all the same)."""
     PROGRESS.update(step=None, checkpoint=None, checkpoints_dir=None)
     state = setup(recipe, manifest=manifest, resume=resume)
     try:
-        return _loop(recipe, state, model_dir or state.out / "model")
+        return _loop(recipe, state, model_dir or state.out / "model", quiet)
     finally:
         state.batches.close()
 
 
-def _loop(recipe: Recipe, state: TrainState, model_dir: Path) -> Path:
+def _loop(recipe: Recipe, state: TrainState, model_dir: Path, quiet: bool) -> Path:
     cfg, manifest, accelerator = state.cfg, state.manifest, state.accelerator
     logs = state.out / "train_logs"
     logger = MetricsLogger(logs, enabled=accelerator.is_main_process, total_steps=state.total_steps,
-                           resume_step=state.start_step, title=f"{recipe.name} ({recipe.workdir})")
+                           resume_step=state.start_step, title=f"{recipe.name} ({recipe.workdir})", console=not quiet)
     samples_log = None
     if cfg.log_samples:
         samples_path = logs / f"samples-rank-{state.rank}.jsonl"
         # Each rank keeps its own rows of the steps before the one resumed (none on a fresh run).
         truncate_step_log(samples_path, state.start_step)
         samples_log = samples_path.open("a")
-    if accelerator.is_main_process:
+    if accelerator.is_main_process and not quiet:
         where = (f"resuming at step {state.start_step} from checkpoints/step-{state.start_step}"
                  if state.start_step else "from step 0")
         print(f"training {type(accelerator.unwrap_model(state.model)).__name__} "
