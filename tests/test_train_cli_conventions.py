@@ -38,11 +38,12 @@ def test_help_and_version_answer_without_importing_torch_transformers_or_acceler
             "print(sorted(m for m in ('torch', 'transformers', 'accelerate', 'pydantic', 'polars') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
-    for command in ([sys.executable, "-m", "train.run", "--help"], [sys.executable, str(REPO / "train" / "run.py"), "-h"]):
+    for command in ([sys.executable, "-m", "train.run", "--help"], [sys.executable, str(REPO / "train" / "run.py"), "-h"],
+                    [sys.executable, "-m", "train.export", "--help"]):
         t0 = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=60)
         elapsed = time.perf_counter() - t0
-        assert done.returncode == 0 and "--dry-run" in done.stdout and "--fresh" in done.stdout, done.stderr
+        assert done.returncode == 0 and "--workdir" in done.stdout and "--output" in done.stdout, done.stderr
         assert elapsed < 5, elapsed  # about 0.3 s measured; generous for a loaded test machine
     done = subprocess.run([sys.executable, "-m", "train.run", "--version"], capture_output=True, text=True, env=ENV)
     assert done.returncode == 0 and "zh-adapt" in done.stdout

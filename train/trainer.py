@@ -135,10 +135,11 @@ def describe(recipe: Recipe, *, model_dir: Path | None = None, fresh: bool = Fal
     else:
         lines.append(f"data: no manifest yet at {manifest_dir} (plan one: python -m mixer.plan RECIPE); "
                      "steps and tokens are known after planning")
-    name, params, rows = model_size(model_cfg, vocab_size)
+    name, params, embedding, rows = model_size(model_cfg, vocab_size)
     origin = f"model.path {model_cfg.path}" if model_cfg.path else "model.config"
-    lines.append(f"model: {name} from {origin}, {params:,} parameters with {rows:,} embedding rows"
-                 + ("" if vocab_size or model_cfg.path else " (the config's default vocabulary; a run takes the shards')"))
+    lines.append(f"model: {name} from {origin}, {params:,} parameters ({params - embedding:,} without the embeddings "
+                 f"and LM head) with {rows:,} vocabulary rows"
+                 + ("" if vocab_size or model_cfg.path else " (the config's default: a run takes the shards' vocabulary)"))
     found = step_checkpoints.complete_checkpoints(out / "checkpoints") if data else []
     if fresh or cfg.resume == "never":
         start = f"step 0 (--fresh: would delete {len(found)} checkpoint(s))" if found else "step 0"
@@ -154,9 +155,9 @@ def describe(recipe: Recipe, *, model_dir: Path | None = None, fresh: bool = Fal
     return lines
 
 
-def model_size(section: ModelSection, vocab_size: int | None) -> tuple[str, int, int]:
-    """(class name, parameters, embedding rows) of the model a run would train, built on the meta device
-    (no memory, no weights read)."""
+def model_size(section: ModelSection, vocab_size: int | None) -> tuple[str, int, int, int]:
+    """(class name, parameters, of which embedding and untied LM head, vocabulary rows) of the model a run
+    would train, built on the meta device (no memory, no weights read)."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
     if section.path is not None:
@@ -167,7 +168,9 @@ def model_size(section: ModelSection, vocab_size: int | None) -> tuple[str, int,
         config = build_config(section, vocab_size=vocab_size)
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, trust_remote_code=section.trust_remote_code)
-    return type(model).__name__, sum(p.numel() for p in model.parameters()), model.get_input_embeddings().weight.shape[0]
+    embedding = {id(p): p.numel() for n, p in model.named_parameters() if n in embedding_parameter_names(model)}
+    return (type(model).__name__, sum(p.numel() for p in model.parameters()), sum(embedding.values()),
+            model.get_input_embeddings().weight.shape[0])
 
 
 # ---------------------------------------------------------------------------------------------------
