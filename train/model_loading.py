@@ -101,7 +101,8 @@ def load_model(section: ModelSection, *, vocab_size: int, attn_implementation: s
     return AutoModelForCausalLM.from_config(hf_config, trust_remote_code=section.trust_remote_code, **kwargs)
 
 
-def check_model_vocabulary(model_dir: Path, tokenizer, tokenizer_dir: Path | None, *, first: int | None = None) -> None:
+def check_model_vocabulary(model_dir: Path, tokenizer, tokenizer_dir: Path | None, *, first: int | None = None,
+                           trust_remote_code: bool = False) -> None:
     """Refuse a tokenizer whose first ids are not the model's own vocabulary (ids and strings): a model
     trained with another tokenizer's ids would learn row 4000 as one character and be used as another.
 
@@ -123,7 +124,7 @@ def check_model_vocabulary(model_dir: Path, tokenizer, tokenizer_dir: Path | Non
                     "tokenizer in effect (%s)", model_dir, tokenizer_dir)
         return
     try:
-        own = load_tokenizer(model_dir)
+        own = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
     except TokenizerLoadError as err:
         raise TrainError(f"model.path: {err}") from None
     own_vocab = own.get_vocab()

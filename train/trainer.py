@@ -131,7 +131,8 @@ def describe(recipe: Recipe, *, model_dir: Path | None = None, fresh: bool = Fal
         tokenizer_dir = tokenizer_in_effect(recipe)
         tokenizer = shards_tokenizer(recipe, tokenizer_dir, shards)
         if model_cfg.path is not None and tokenizer is not None:
-            check_model_vocabulary(model_folder(model_cfg), tokenizer, tokenizer_dir)
+            check_model_vocabulary(model_folder(model_cfg), tokenizer, tokenizer_dir,
+                                   trust_remote_code=model_cfg.trust_remote_code)
     else:
         lines.append(f"data: no manifest yet at {manifest_dir} (plan one: python -m mixer.plan RECIPE); "
                      "steps and tokens are known after planning")
@@ -242,7 +243,8 @@ def setup(recipe: Recipe, *, manifest: Manifest | None = None, resume: str | Non
     tokenizer_dir = tokenizer_in_effect(recipe)
     tokenizer = shards_tokenizer(recipe, tokenizer_dir, shards)
     if model_cfg.path is not None and tokenizer is not None:
-        check_model_vocabulary(model_folder(model_cfg), tokenizer, tokenizer_dir)
+        check_model_vocabulary(model_folder(model_cfg), tokenizer, tokenizer_dir,
+                                   trust_remote_code=model_cfg.trust_remote_code)
     model = load_model(model_cfg, vocab_size=shards.vocab_size, attn_implementation=attn)
     extension = read_vocab_extension(tokenizer_dir) if isinstance(tokenizer_dir, Path) else None
     mean_initialised = resize_embeddings(model, shards.vocab_size, extension)
