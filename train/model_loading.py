@@ -4,6 +4,7 @@ effect with new embedding rows initialised as the mean of their base sub-token r
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import logging
 from pathlib import Path
@@ -45,25 +46,47 @@ def model_folder(section: ModelSection) -> Path:
     return Path(section.path)
 
 
+class ConfigKeyError(TrainError):
+    """A `model.config` key the model type's config class does not know (`key` names it, for the YAML line)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+def config_keys(config_class: type[PretrainedConfig]) -> set[str]:
+    """The keys a config class accepts: its `__init__` parameters, PretrainedConfig's common attributes
+    (`output_attentions`, `tie_word_embeddings`, ...) and its attribute aliases (`attribute_map`)."""
+    keys = set(inspect.signature(config_class.__init__).parameters) | set(
+        inspect.signature(PretrainedConfig.__init__).parameters)
+    keys |= set(PretrainedConfig().to_dict()) | set(getattr(config_class, "attribute_map", {}) or {})
+    keys |= set(config_class().to_dict())
+    return keys - {"self", "kwargs", "args", "model_type", "transformers_version"}
+
+
 def build_config(section: ModelSection, *, vocab_size: int | None) -> PretrainedConfig:
-    """The Hugging Face config `model.config` describes; a key the model type does not know is an error
-    (transformers would keep it as an unused attribute, so a typo would silently train another model)."""
+    """The Hugging Face config `model.config` describes. A key the model type's config class does not know
+    is a ConfigKeyError naming it and the closest known key: transformers would keep it as an unused
+    attribute (`hiden_size: 64` would silently build a 170M model from the defaults and save the typo)."""
     config = dict(section.config)
     model_type = config.pop("model_type")
     if vocab_size is not None:
         config.setdefault("vocab_size", vocab_size)
     if model_type not in CONFIG_MAPPING:
-        raise TrainError(f"model.config.model_type: unknown model type {model_type!r}"
-                         f"{suggest(str(model_type), CONFIG_MAPPING.keys())}")
+        raise ConfigKeyError("model_type", f"model.config.model_type: unknown model type {model_type!r}"
+                             f"{suggest(str(model_type), CONFIG_MAPPING.keys())}")
+    config_class = CONFIG_MAPPING[model_type]
+    known = config_keys(config_class)
     try:
         hf_config = AutoConfig.for_model(model_type, **config)
     except (ValueError, TypeError) as err:
         raise TrainError(f"model.config: {err}") from None
-    # Keys the config class consumes (aliases such as rope_theta included) do not survive as attributes.
-    known = CONFIG_MAPPING[model_type]().to_dict()
+    kept = hf_config.to_dict()
     for key in config:
-        if key not in known and key in hf_config.to_dict():
-            raise TrainError(f"model.config.{key}: not a {model_type} config key{suggest(key, known)}")
+        # a key outside the signature that the class consumed (rope_theta becomes rope_parameters) is known too
+        if key not in known and key in kept:
+            raise ConfigKeyError(key, f"model.config.{key}: not a {model_type} config key"
+                                      f"{suggest(str(key), sorted(known))}")
     return hf_config
 
 
@@ -76,6 +99,53 @@ def load_model(section: ModelSection, *, vocab_size: int, attn_implementation: s
         )
     hf_config = build_config(section, vocab_size=vocab_size)
     return AutoModelForCausalLM.from_config(hf_config, trust_remote_code=section.trust_remote_code, **kwargs)
+
+
+def check_model_vocabulary(model_dir: Path, tokenizer, tokenizer_dir: Path | None, *, first: int | None = None,
+                           trust_remote_code: bool = False) -> None:
+    """Refuse a tokenizer whose first ids are not the model's own vocabulary (ids and strings): a model
+    trained with another tokenizer's ids would learn row 4000 as one character and be used as another.
+
+    The model's vocabulary is its folder's tokenizer; the tokenizer in effect must hold every one of its
+    tokens at the same id (an extension only appends). Without tokenizer files in the model folder only
+    the sizes can be checked (the embedding rows against the extension's recorded base size), with a
+    warning. `first` limits the comparison to the first N ids (default: all of the model's)."""
+    from common.tokenizer import TokenizerLoadError, has_tokenizer, load_tokenizer
+
+    if not has_tokenizer(model_dir):
+        record = read_vocab_extension(tokenizer_dir)
+        rows = _config_vocab_size(model_dir)
+        base = record.get("base_vocab_size") if record else None
+        if base is not None and rows is not None and rows not in {base, len(tokenizer)}:
+            raise TrainError(f"model.path {model_dir} has {rows:,} vocabulary rows but the tokenizer in effect "
+                             f"({tokenizer_dir}) extends a base of {base:,} tokens ({record.get('base')}): they are "
+                             "not the same vocabulary; use the model's own tokenizer as tokenizer.path")
+        log.warning("model.path %s has no tokenizer files: cannot check that its vocabulary is the base of the "
+                    "tokenizer in effect (%s)", model_dir, tokenizer_dir)
+        return
+    try:
+        own = load_tokenizer(model_dir, trust_remote_code=trust_remote_code)
+    except TokenizerLoadError as err:
+        raise TrainError(f"model.path: {err}") from None
+    own_vocab = own.get_vocab()
+    theirs = {i: t for t, i in tokenizer.get_vocab().items()}
+    limit = len(own_vocab) if first is None else min(first, len(own_vocab))
+    for token, i in sorted(own_vocab.items(), key=lambda item: item[1])[:limit]:
+        if theirs.get(i) != token:
+            other = theirs.get(i)
+            said = f"{other!r}" if other is not None else "missing"
+            raise TrainError(
+                f"model.path {model_dir} and the tokenizer in effect ({tokenizer_dir}) disagree: id {i} is {token!r} "
+                f"for the model but {said} in the tokenizer, so the model's vocabulary is not the tokenizer's base; "
+                "train with the model's own tokenizer (tokenizer.path: the model folder) or one extended from it")
+
+
+def _config_vocab_size(model_dir: Path) -> int | None:
+    try:
+        value = json.loads((Path(model_dir) / "config.json").read_text()).get("vocab_size")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
 
 
 def read_vocab_extension(tokenizer_dir: Path | None) -> dict | None:

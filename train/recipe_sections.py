@@ -58,3 +58,7 @@ class TrainSection(Section):
     log_samples: bool = False  # write train_logs/samples-rank-R.jsonl: every manifest row each rank used
     peak_flops: float | None = Field(None, gt=0)  # per device, for MFU; default: known GPUs' dense bf16 peak
     prefetch: bool = True  # build the next step's batches in a background thread
+    eval_every: int | None = Field(None, ge=1)  # held-out bits per character every N steps (and after the last); off by default
+    eval_max_documents: int = Field(64, ge=1)  # per source, the first N held-out documents
+    eval_max_tokens: int = Field(32_768, ge=1)  # per source, at most this many tokens scored
+    eval_batch_size: int = Field(8, ge=1)  # sequences per forward pass during evaluation
