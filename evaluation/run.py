@@ -252,9 +252,19 @@ def _run(args: argparse.Namespace, doing: dict) -> int:
             raise ModelError(f"no --model given and {path} has no model (no config.json; train.run writes its final "
                              f"model there); pass --model DIR")
         models = [("model", path)]
-    for _, path in models:
-        if not (path / "config.json").is_file():
-            raise ModelError(f"{path}: not a Hugging Face model folder (no config.json)")
+    from common.gguf import GgufError, gguf_file, resolve_model_path
+
+    resolved = []
+    for name, path in models:
+        if gguf_file(path) is not None and not args.dry_run:
+            try:  # a GGUF file is converted once into a Hugging Face folder beside it (common.gguf)
+                path = resolve_model_path(path)
+            except GgufError as err:
+                raise ModelError(str(err)) from None
+        elif not (path / "config.json").is_file() and gguf_file(path) is None:
+            raise ModelError(f"{path}: not a Hugging Face model folder (no config.json) or a .gguf file")
+        resolved.append((name, path))
+    models = resolved
 
     benchmarks = {} if args.no_benchmarks else {b.name: load_benchmark(b) for b in section.benchmarks}
     if args.no_benchmarks:

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from transformers import CONFIG_MAPPING, AutoConfig, AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
 
+from common.gguf import GgufError, resolve_model_path
 from common.recipe import suggest
 from train.recipe_sections import ModelSection, TrainError
 
@@ -40,10 +41,15 @@ def check_model_section(section: ModelSection) -> None:
 
 
 def model_folder(section: ModelSection) -> Path:
-    """`model.path`, refused unless it is a Hugging Face model folder."""
-    if not (Path(section.path) / "config.json").is_file():
-        raise TrainError(f"model.path {section.path}: not a Hugging Face model folder (no config.json)")
-    return Path(section.path)
+    """`model.path`, refused unless it is a Hugging Face model folder or a GGUF file (converted once into
+    one beside it, common.gguf)."""
+    try:
+        folder = resolve_model_path(section.path)
+    except GgufError as err:
+        raise TrainError(f"model.path: {err}") from None
+    if not (folder / "config.json").is_file():
+        raise TrainError(f"model.path {section.path}: not a Hugging Face model folder (no config.json) or a .gguf file")
+    return folder
 
 
 class ConfigKeyError(TrainError):
@@ -165,22 +171,30 @@ def read_vocab_extension(tokenizer_dir: Path | None) -> dict | None:
 
 
 @torch.no_grad()
-def resize_embeddings(model: PreTrainedModel, vocab_size: int, extension: dict | None) -> int:
+def resize_embeddings(model: PreTrainedModel, vocab_size: int, extension: dict | None,
+                      new_rows: str = "mean_subtokens") -> int:
     """Grow input embeddings and LM head to `vocab_size`; each added token's row (input and untied
-    output) becomes the mean of its base sub-token rows. Returns how many rows were mean-initialised."""
+    output) becomes the mean of its base sub-token rows (`new_rows`: mean_subtokens, ChatFlow), a draw
+    from normal(0, initializer_range) (random) or the mean of every base row (global_mean). Returns how
+    many added rows were so initialised (mean_subtokens: those vocab_extension.json describes)."""
     old = model.get_input_embeddings().weight.shape[0]
     if vocab_size < old:
         raise TrainError(f"the tokens use a vocabulary of {vocab_size} but the model has {old} rows: wrong tokenizer?")
     if vocab_size == old:
         return 0
     model.resize_token_embeddings(vocab_size, mean_resizing=True)
+    if new_rows != "mean_subtokens":
+        std = float(getattr(model.config, "initializer_range", 0.02))
+        for weight in _embedding_matrices(model):
+            if new_rows == "random":
+                weight[old:] = torch.randn_like(weight[old:], dtype=torch.float32).mul_(std).to(weight.dtype)
+            else:
+                weight[old:] = weight[:old].float().mean(0).to(weight.dtype)
+        return vocab_size - old
     if extension is None:
         log.warning("vocabulary grew from %d to %d without vocab_extension.json: new rows use the mean embedding", old, vocab_size)
         return 0
-    matrices = [model.get_input_embeddings().weight]
-    head = model.get_output_embeddings()
-    if head is not None and head.weight.data_ptr() != matrices[0].data_ptr():
-        matrices.append(head.weight)
+    matrices = _embedding_matrices(model)
     done = 0
     for item in extension["added"]:
         token_id, base_ids = item["id"], item["base_ids"]
@@ -193,6 +207,15 @@ def resize_embeddings(model: PreTrainedModel, vocab_size: int, extension: dict |
             weight[token_id] = weight[index].float().mean(0).to(weight.dtype)
         done += 1
     return done
+
+
+def _embedding_matrices(model: PreTrainedModel) -> list[torch.Tensor]:
+    """The input embedding and, when not tied to it, the LM head."""
+    matrices = [model.get_input_embeddings().weight]
+    head = model.get_output_embeddings()
+    if head is not None and head.weight.data_ptr() != matrices[0].data_ptr():
+        matrices.append(head.weight)
+    return matrices
 
 
 def embedding_parameter_names(model: PreTrainedModel) -> set[str]:

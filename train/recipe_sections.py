@@ -20,6 +20,9 @@ class ModelSection(Section):
     config: dict[str, Any] | None = None  # e.g. {model_type: llama, hidden_size: 64, ...}; vocab_size comes from the shards
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention"] = "auto"
     trust_remote_code: bool = False
+    # rows of tokens the extended tokenizer adds: the mean of each token's base sub-token rows (ChatFlow),
+    # normal(0, the config's initializer_range) ("random"), or the mean of all base rows ("global_mean")
+    new_rows: Literal["mean_subtokens", "random", "global_mean"] = "mean_subtokens"
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelSection:

@@ -247,7 +247,7 @@ def setup(recipe: Recipe, *, manifest: Manifest | None = None, resume: str | Non
                                    trust_remote_code=model_cfg.trust_remote_code)
     model = load_model(model_cfg, vocab_size=shards.vocab_size, attn_implementation=attn)
     extension = read_vocab_extension(tokenizer_dir) if isinstance(tokenizer_dir, Path) else None
-    mean_initialised = resize_embeddings(model, shards.vocab_size, extension)
+    mean_initialised = resize_embeddings(model, shards.vocab_size, extension, model_cfg.new_rows)
     model.config.use_cache = False
     if cfg.activation_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -386,7 +386,7 @@ def _loop(recipe: Recipe, state: TrainState, model_dir: Path, quiet: bool) -> Pa
               f"{state.attn_implementation}, {state.mixed_precision}) on {state.world} process(es) x "
               f"{state.batches.grad_accum} micro-step(s) of {cfg.micro_batch_size}; {where}, steps "
               f"{state.start_step}..{state.total_steps - 1} of the manifest's 0..{manifest.num_steps - 1}; "
-              f"{state.mean_initialised} embedding rows mean-initialised", flush=True)
+              f"{state.mean_initialised} new embedding rows initialised ({recipe.section('model', ModelSection).new_rows})", flush=True)
     PROGRESS.update(step=state.start_step, checkpoint=state.start_step or None,
                     checkpoints_dir=state.out / "checkpoints")
     evaluator = None
