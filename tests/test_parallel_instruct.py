@@ -8,9 +8,7 @@ debian-faq has. Measurements behind the defaults: docs/recipes.md (`curation.par
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 from datatrove.data import Document
 from hypothesis import given, settings
@@ -32,14 +30,9 @@ def pair_decision(zh: str, en: str, config: ParallelSection | None = None) -> st
 # --- language ID ------------------------------------------------------------------------------
 
 
-def test_language_scores_are_what_fasttext_own_predict_gives(monkeypatch):
+def test_language_scores_are_what_fasttext_own_predict_gives():
     """fastText's Python `predict` appends "\\n" (the end-of-sentence token) and refuses inner newlines;
-    ours must give its numbers. Its only NumPy 2 problem (np.array(copy=False)) is shimmed here."""
-    import fasttext.FastText as fasttext_module
-
-    monkeypatch.setattr(
-        fasttext_module, "np", SimpleNamespace(array=lambda values, copy=None: np.asarray(values))
-    )
+    ours must give its numbers (fasttext-numpy2's `predict` works with NumPy 2 as it is)."""
     lid = OfflineLID176(k=5)
     for text in [
         "认证",
