@@ -3,12 +3,21 @@
 datatrove's executors attach an INFO-level stderr handler to every task, which buries our own
 progress lines and report. With CURATION_QUIET=1 (set by `curation.run` unless --verbose) the stderr
 handler is added at WARNING instead; task logs under logs/<stage>/<source>/logs/ stay at DEBUG.
+
+Ctrl-C (`quiet_workers`): a terminal sends SIGINT to every process of the foreground group, and the
+worker processes of datatrove's local executor (a `multiprocess` pool, started with "spawn") would each
+print a KeyboardInterrupt traceback. They are started with SIGINT ignored instead (a disposition that
+survives exec, and that Python leaves alone at startup), so only `curation.run` sees the interrupt: it
+leaves the pool's `with` block, which terminates the workers (SIGTERM, silent), and prints one line. The
+pool's manager and resource tracker processes ignore SIGINT by themselves.
 """
 
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
 
 from loguru import logger
 
@@ -42,3 +51,25 @@ def quiet_datatrove() -> None:
         if hasattr(module, "setup_default_logger"):
             module.setup_default_logger = setup_default_logger
     setup_default_logger()
+
+
+def quiet_workers() -> None:
+    """Start the worker processes of `multiprocess`'s spawn pools with SIGINT ignored (see the module's
+    docstring); the driver keeps its own handler. Idempotent."""
+    from multiprocess import popen_spawn_posix
+
+    launch = popen_spawn_posix.Popen._launch
+    if getattr(launch, "_sigint_ignored", False):
+        return
+
+    def _launch(self, process_obj):
+        if threading.current_thread() is not threading.main_thread():  # signal.signal only works there
+            return launch(self, process_obj)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            return launch(self, process_obj)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    _launch._sigint_ignored = True
+    popen_spawn_posix.Popen._launch = _launch
