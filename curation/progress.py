@@ -30,13 +30,15 @@ RUN_ID = f"{socket.gethostname()}-{os.getpid()}-{time.time_ns()}"
 FOLDER = "progress"
 MB = 1_000_000
 
-# MB of document text per second and per core, by stage, used by `--dry-run`'s estimate. Measured on the
-# demo (python -m curation.run --fresh, 2-core VM under load, 2026-12-05: the "MB/s" of each stage's
-# line divided by the workers it had) and rounded down; BENCHMARKS.md has the filter's own numbers on
-# 10 MB (0.5-2 MB/s per core) and MinHash's (6-12 MB/s per core for the signatures alone). dedup and
-# publish read their input three times (exact, signatures, removal; split, scan, route).
-RATES = {"filter": 0.5, "dedup": 1.5, "decontaminate": 2.0, "publish": 2.0, "vocab": 1.0, "tokenize": 1.0}
-STARTUP_S = 3.0  # per pipeline: starting the worker processes and loading the models (lid.176)
+# MB of document text per second and per core, by stage, for `--dry-run`'s estimate: BENCHMARKS.md's numbers
+# on 10-20 MB, rounded down (filter 0.5-2 MB/s per core by language and text; MinHash signatures 6-12 and
+# tokenize 1.6 MB/s per core, dedup reading its input three times: exact, signatures, removal). The demo
+# (2 MB, 2-core VM under load, 2026-12-05) is dominated by starting the pipelines: filter 4.8 s for 7
+# pipelines, dedup 25 s for 23, decontaminate 2.8 s for 7, publish 5.8 s for 21, vocab 5.6 s, tokenize 2.0 s;
+# hence STARTUP_S per pipeline, and POOL_STARTUP_S more when a pipeline starts worker processes.
+RATES = {"filter": 0.5, "dedup": 2.0, "decontaminate": 2.0, "publish": 2.0, "vocab": 0.5, "tokenize": 1.5}
+STARTUP_S = 0.5
+POOL_STARTUP_S = 3.0
 
 
 def text_bytes(file: Path) -> int:
@@ -212,5 +214,7 @@ def stage_totals(workdir: Path, stage: str, run_id: str = RUN_ID) -> tuple[int, 
 
 
 def estimate_seconds(stage: str, n_bytes: int, pipelines: int, cores: int) -> float:
-    """Expected wall time of `stage` over `n_bytes` of text on `cores` cores, in `pipelines` datatrove runs."""
-    return pipelines * STARTUP_S + n_bytes / MB / (RATES.get(stage, 1.0) * max(1, cores))
+    """Expected wall time of `stage` over `n_bytes` of text on `cores` worker processes (1: in the driver),
+    in `pipelines` datatrove runs."""
+    startup = STARTUP_S + (POOL_STARTUP_S if cores > 1 else 0.0)
+    return pipelines * startup + n_bytes / MB / (RATES.get(stage, 1.0) * max(1, cores))

@@ -312,14 +312,21 @@ def _stage_tasks(ctx, stage: str, source) -> tuple[int, str]:
 
 def dry_run(ctx, modules, *, say, fresh_start: bool = False, until: str | None = None) -> None:
     """Print what a run would do; read only (file sizes, parquet footers, completion markers)."""
-    from curation.progress import RATES, STARTUP_S, estimate_seconds, format_seconds, text_bytes
+    from curation.progress import (
+        POOL_STARTUP_S,
+        RATES,
+        STARTUP_S,
+        estimate_seconds,
+        format_seconds,
+        text_bytes,
+    )
     from curation.stages import excluded_names
 
     work = ctx.workdir
     say(f"curation.run --dry-run: recipe {ctx.recipe.path} -> {work} ({len(ctx.sources)} sources, "
         f"{ctx.executor_kind} executor); nothing is run or written", highlight=False, soft_wrap=True)
-    say(f"  estimates: text MB / (MB/s per core x workers) + {STARTUP_S:g}s per pipeline; MB/s per core: "
-        + ", ".join(f"{k} {v:g}" for k, v in RATES.items()) + " (curation/progress.py, measured on the demo)",
+    say(f"  estimates: text MB / (MB/s per core x workers) + {STARTUP_S:g}s per pipeline (+{POOL_STARTUP_S:g}s with worker processes); MB/s per core: "
+        + ", ".join(f"{k} {v:g}" for k, v in RATES.items()) + " (curation/progress.py, from BENCHMARKS.md)",
         highlight=False, soft_wrap=True)
     if fresh_start:
         there = [name + "/" for name in OUTPUTS if (work / name).exists()]
