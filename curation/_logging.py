@@ -6,10 +6,10 @@ handler is added at WARNING instead; task logs under logs/<stage>/<source>/logs/
 
 Ctrl-C (`quiet_workers`): a terminal sends SIGINT to every process of the foreground group, and the
 worker processes of datatrove's local executor (a `multiprocess` pool, started with "spawn") would each
-print a KeyboardInterrupt traceback. They are started with SIGINT ignored instead (a disposition that
-survives exec, and that Python leaves alone at startup), so only `curation.run` sees the interrupt: it
-leaves the pool's `with` block, which terminates the workers (SIGTERM, silent), and prints one line. The
-pool's manager and resource tracker processes ignore SIGINT by themselves.
+print a KeyboardInterrupt traceback. They are started with SIGINT blocked instead (the signal mask
+survives fork and exec, and Python leaves it alone at startup), so only `curation.run` sees the interrupt:
+it leaves the pool's `with` block, which terminates the workers (SIGTERM, silent), and prints one line.
+While the driver starts a worker, a Ctrl-C is held back and delivered right after, not lost. The pool's manager and resource tracker processes ignore SIGINT by themselves.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def quiet_datatrove() -> None:
 
 
 def quiet_workers() -> None:
-    """Start the worker processes of `multiprocess`'s spawn pools with SIGINT ignored (see the module's
+    """Start the worker processes of `multiprocess`'s spawn pools with SIGINT blocked (see the module's
     docstring); the driver keeps its own handler. Idempotent."""
     from multiprocess import popen_spawn_posix
 
@@ -65,11 +65,19 @@ def quiet_workers() -> None:
     def _launch(self, process_obj):
         if threading.current_thread() is not threading.main_thread():  # signal.signal only works there
             return launch(self, process_obj)
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A Ctrl-C meanwhile is held back, not lost: delivered to the driver once the worker has its data
+        # (an interrupt half-way would leave the new worker to fail on its unpickling, with a traceback).
+        # The mask is per thread and other threads may take the signal: hence the handler that only notes it.
+        noted: list[int] = []
+        handler = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # what the new process inherits
         try:
             return launch(self, process_obj)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            signal.signal(signal.SIGINT, handler)
+            if noted and callable(handler):
+                handler(signal.SIGINT, None)  # Python's default handler: KeyboardInterrupt, now
 
     _launch._sigint_ignored = True
     popen_spawn_posix.Popen._launch = _launch

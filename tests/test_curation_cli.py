@@ -64,6 +64,19 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
         time.sleep(0.02)
 
 
+def pool_workers(group: int) -> list[int]:
+    """The processes of `group` started by a `multiprocess` spawn pool (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == group and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile
+                pass
+    return found
+
+
 def report(root: Path) -> dict:
     return json.loads((root / "work" / "curated" / "_report.json").read_text())["sources"]["zh"]
 
@@ -91,12 +104,17 @@ def test_a_second_run_on_a_busy_workdir_stops_with_one_line_and_the_first_finish
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds the worker processes in /proc")
 def test_ctrl_c_in_a_stage_is_one_line_and_a_rerun_completes(tmp_path):
     recipe = write_project(tmp_path)
     log = tmp_path / "run.log"
     run = start(tmp_path, recipe, log)
-    # a task of the process pool is reading documents: the workers are running
-    wait_for(tmp_path / "work" / "logs" / "filter" / "zh" / progress.FOLDER, run)
+    # the filter stage has started its process pool: its workers are starting (importing datatrove), when
+    # each would print a KeyboardInterrupt traceback of its own
+    deadline = time.monotonic() + 120
+    while not pool_workers(run.pid):
+        assert run.poll() is None and time.monotonic() < deadline, "no worker process started"
+        time.sleep(0.02)
     before = log.read_text()
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
     assert run.wait(120) == 130
