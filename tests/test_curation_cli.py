@@ -26,7 +26,8 @@ DOCS = 300  # per file; two files
 
 
 def write_project(root: Path, *, tasks: int = 2, workers: int = 2, **curation) -> Path:
-    """A Chinese source of two files (DOCS records each) and a recipe that filters and publishes it."""
+    """A Chinese source of two files (DOCS records each) and a recipe that filters and publishes it (no language
+    ID, no dedup: quick, and what is tested here is the command around the stages)."""
     (root / "zh").mkdir(parents=True)
     for part in range(2):
         with open(root / "zh" / f"part{part}.jsonl", "w", encoding="utf-8") as f:
@@ -35,7 +36,8 @@ def write_project(root: Path, *, tasks: int = 2, workers: int = 2, **curation) -
                 f.write(json.dumps({"id": f"{part}-{i}", "text": text}, ensure_ascii=False) + "\n")
     recipe = {"workdir": "work",
               "sources": [{"kind": "mono", "name": "zh", "language": "zh", "input": {"path": "zh"}, "tasks": tasks}],
-              "curation": {"heldout_fraction": 0.0, "workers": workers, **curation}, "dedup": {"enabled": False}}
+              "curation": {"heldout_fraction": 0.0, "workers": workers, "language_id": {"enabled": False}, **curation},
+              "dedup": {"enabled": False}}
     (root / "recipe.yaml").write_text(yaml.safe_dump(recipe, allow_unicode=True))
     return root / "recipe.yaml"
 
