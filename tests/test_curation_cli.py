@@ -67,14 +67,18 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
 
 
 def pool_workers(group: int) -> list[int]:
-    """The processes of `group` started by a `multiprocess` spawn pool (Linux /proc)."""
+    """The processes of `group` started by a `multiprocess` spawn pool that run Python code already: Python
+    has installed its SIGINT handler (before that, SIGINT would end them silently). Linux /proc."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if os.getpgid(int(entry.name)) == group and b"spawn_main" in (entry / "cmdline").read_bytes():
+                if os.getpgid(int(entry.name)) != group or b"spawn_main" not in (entry / "cmdline").read_bytes():
+                    continue
+                status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+                if int(status["SigCgt"], 16) & (1 << (signal.SIGINT - 1)):
                     found.append(int(entry.name))
-            except OSError:  # gone meanwhile
+            except (OSError, KeyError, ValueError):  # gone meanwhile
                 pass
     return found
 
@@ -111,8 +115,8 @@ def test_ctrl_c_in_a_stage_is_one_line_and_a_rerun_completes(tmp_path):
     recipe = write_project(tmp_path)
     log = tmp_path / "run.log"
     run = start(tmp_path, recipe, log)
-    # the filter stage has started its process pool: its workers are starting (importing datatrove), when
-    # each would print a KeyboardInterrupt traceback of its own
+    # the filter stage has started its process pool: its workers are starting (importing datatrove and the
+    # pipeline), when each would print a KeyboardInterrupt traceback of its own
     deadline = time.monotonic() + 120
     while not pool_workers(run.pid):
         assert run.poll() is None and time.monotonic() < deadline, "no worker process started"
