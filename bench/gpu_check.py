@@ -152,7 +152,7 @@ def part_env(s: dict, workdir: Path, cpu: bool) -> dict:
         except md.PackageNotFoundError:
             versions[name] = None
     import merge.run  # noqa: F401
-    import train.run  # noqa: F401  (the imports the trainer needs are all there)
+    import train.trainer  # noqa: F401  (the imports the trainer needs are all there)
 
     out = {"python": platform.python_version(), "versions": versions,
            "pyproject_rejects": pyproject_rejects({k: v for k, v in versions.items() if v}),

@@ -103,6 +103,9 @@ class CurationSection(Section):
     tasks: int = Field(default=1, ge=1)  # datatrove tasks per source (files are spread across them)
     workers: int = Field(default=-1, ge=-1)  # concurrent local processes; -1: one per CPU core
     bad_records: Literal["exclude", "error"] = "exclude"
+    # a source left with no documents (empty or binary file, wrong field, everything filtered): reported in
+    # the funnel and skipped by the later stages ("skip"), or the run stops with one line naming it ("error")
+    empty_source: Literal["skip", "error"] = "skip"
     heldout_fraction: float = Field(default=0.01, ge=0.0, lt=1.0)
     # held-out documents sharing a sentence with training: back to training ("move") or excluded ("drop");
     # sentences shorter than these do not count (docs/recipes.md, measured on the demo)

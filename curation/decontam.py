@@ -30,7 +30,7 @@ from common.text import has_han
 from curation.dedup.shingles import cjk_char_ngrams, text_ngrams
 from curation.io import documents_reader, documents_writer, ensure_documents
 from curation.readers import BadInputError
-from curation.stages import StageContext
+from curation.stages import StageContext, file_identities
 
 STAGE = "decontaminate"
 REASON = "decontaminate"
@@ -216,17 +216,23 @@ def validate(ctx: StageContext) -> None:
 
 
 def enabled(ctx: StageContext) -> bool:
-    """Whether the recipe runs this stage: enabled and with evaluation files listed."""
+    """Whether the recipe runs this stage: enabled and with evaluation files listed (or results of an earlier
+    run are left, which `run` refuses and `--force decontaminate` removes)."""
     cfg = ctx.recipe.section("decontamination", DecontaminationSection)
-    return cfg.enabled and bool(cfg.eval_files)
+    return (cfg.enabled and bool(cfg.eval_files)) or ctx.ran_before(STAGE)
 
 
 def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     """Decontaminate every source in `inputs`; returns the output documents folder per source."""
     cfg: DecontaminationSection = ctx.recipe.section("decontamination", DecontaminationSection)
     if not cfg.enabled or not cfg.eval_files:
+        if STAGE not in ctx.force and ctx.ran_before(STAGE):
+            ctx.refuse_leftovers(STAGE, "decontamination.enabled" if not cfg.enabled else "decontamination.eval_files")
         return dict(inputs)
     files = eval_file_list(cfg.eval_files)
+    settings = {"decontamination": cfg.model_dump(mode="json", include={"zh_ngram", "en_ngram", "tasks"})}
+    evals = file_identities(files, ctx.recipe.root)
+    digests = {name: ctx.record_settings(STAGE, name, settings, inputs=evals, upstream=name) for name in inputs}
     index_file = ctx.workdir / "stages" / f"{STAGE}.work" / "eval_ngrams.npz"
     index_file.parent.mkdir(parents=True, exist_ok=True)
     np.savez(index_file, **build_index(files, cfg.zh_ngram, cfg.en_ngram))
@@ -242,7 +248,8 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
         if not ctx.run_pipeline(pipeline, stage=STAGE, source=name, tasks=cfg.tasks, workers=cfg.workers):
             return {}
         outputs[name] = ensure_documents(out)
-    return outputs
+    ctx.upstream.update((name, (STAGE, digest)) for name, digest in digests.items())
+    return ctx.without_empty(STAGE, outputs)
 
 
 def _display(path: Path, root: Path) -> str:

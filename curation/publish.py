@@ -324,14 +324,20 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     seed, fraction = ctx.recipe.seed, cfg.heldout_fraction
     lengths = {"min_chars": cfg.heldout_leak_min_chars, "min_words": cfg.heldout_leak_min_words}
     outputs = {}
+    if STAGE in ctx.force:  # every source's, also of one left empty now (the report must not count them)
+        for source in ctx.sources:
+            for folder in ("curated", "heldout", f"stages/{STAGE}.work"):
+                shutil.rmtree(ctx.workdir / folder / source.name, ignore_errors=True)
+    settings = {"seed": seed, **{f"curation.{key}": getattr(cfg, key) for key in (
+        "heldout_fraction", "heldout_leaks", "heldout_leak_min_chars", "heldout_leak_min_words")}}
+    digests = {name: ctx.record_settings(STAGE, name, settings, upstream=name) for name in inputs}
     for source in ctx.sources:
         name = source.name
+        if name not in inputs:  # left with no documents (curation.empty_source: skip)
+            continue
         curated = ctx.workdir / "curated" / name
         heldout = ctx.workdir / "heldout" / name
         work = ctx.workdir / "stages" / f"{STAGE}.work" / name
-        if STAGE in ctx.force:
-            for folder in (curated, heldout, work):
-                shutil.rmtree(folder, ignore_errors=True)
         tasks = max(1, len(sorted(Path(inputs[name]).glob("*.parquet"))))
         split = [
             documents_reader(inputs[name]),
@@ -363,4 +369,5 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
         ensure_documents(curated)
         ensure_documents(heldout)  # a source with no held-out document still has its (empty) folder
         outputs[name] = curated
+    ctx.upstream.update((name, (STAGE, digest)) for name, digest in digests.items())
     return outputs

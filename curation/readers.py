@@ -5,13 +5,16 @@ every record into a `Document` (mono text, a zh–en pair, or a conversation as 
 and counts what it read. A record that cannot be read (malformed JSON, invalid UTF-8, a missing or
 mistyped field, an unknown conversation schema) is never dropped silently: with
 `curation.bad_records: exclude` it goes to `excluded/<source>/read/` with its file, line and reason;
-with `error` the run stops with a message naming the file and line.
+with `error` the run stops with a message naming the file and line. Every record is numbered by the
+1-based line of the file it starts on (CSV/TSV: the header is line 1; parquet and datasets: the row), and
+a document without an id is named `<source>/<file>/<that number>`, so no two records share an id.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,10 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from common.sources import MonoSource, ParallelSource, Source
+
+# a line with its end (\r\n, \r or \n), as the csv module splits them; the last one may have no end
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+csv.field_size_limit(2**31 - 1)  # a document in one cell may be larger than the module's 128 KiB default
 
 ROLE_ALIASES = {
     "system": "system",
@@ -199,32 +206,62 @@ class SourceReader(PipelineStep):
                 yield str(file), row, record, None
 
     def _delimited(self, file: Path) -> Iterator[tuple[str, int, Any, str | None]]:
+        """CSV/TSV rows, each numbered by the file line it starts on (the header is line 1), as JSON lines are.
+
+        The file is decoded line by line: a row with invalid UTF-8 in any of its lines is set aside as
+        `invalid_utf8` (every such row, not only the first), and the rows after it keep their own line numbers.
+        Bytes that are not UTF-8 never contain the ASCII quotes, delimiters and newlines, so decoding the
+        bad lines with replacement characters keeps the rows' structure for the csv parser."""
         spec = self.source.input
         delimiter = spec.delimiter or ("\t" if spec.format == "tsv" else ",")
         with open_file(str(file), mode="rb", compression="infer") as f:
             data = f.read()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            # decode line by line so that only the bad lines are set aside
-            text = None
-            bad_at = data[: err.start].count(b"\n") + 1
-            yield str(file), bad_at, data.splitlines()[bad_at - 1].decode("utf-8", "replace"), "invalid_utf8"
-            lines = data.splitlines(keepends=True)
-            text = "".join(line.decode("utf-8", "replace") for i, line in enumerate(lines, 1) if i != bad_at)
+        if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark (Excel's "CSV UTF-8")
+            data = data[3:]
+        numbers: list[int] = []  # physical line number of every line handed to the csv parser, in order
+        bad_lines: dict[int, str] = {}  # line number -> why it is not UTF-8
+
+        def lines() -> Iterator[str]:
+            for number, raw in enumerate(_LINE.findall(data), start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    bad_lines[number] = f"{err.reason} at byte {err.start} of the line"
+                    line = raw.decode("utf-8", errors="replace")
+                numbers.append(number)
+                yield line
+
         quoting = csv.QUOTE_NONE if spec.format == "tsv" else csv.QUOTE_MINIMAL
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+        reader = csv.reader(lines(), delimiter=delimiter, quoting=quoting)
         header = spec.columns
-        for lineno, row in enumerate(reader, start=1):
+        consumed = 0  # lines the parser had read before the current row
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as err:  # e.g. a field over the size limit: this row is bad, the parser goes on
+                start = numbers[consumed] if consumed < len(numbers) else reader.line_num
+                consumed = reader.line_num
+                yield str(file), start, "", f"malformed_csv:{err}"
+                continue
+            first, consumed = consumed, reader.line_num
+            start = numbers[first] if first < len(numbers) else consumed
+            bad = [bad_lines[n] for n in numbers[first:consumed] if n in bad_lines]
             if header is None:
                 header = row
+                if bad:
+                    yield str(file), start, delimiter.join(row), f"invalid_utf8:in the header line ({bad[0]})"
                 continue
             if not row or all(not cell for cell in row):
                 continue
-            if len(row) != len(header):
-                yield str(file), lineno, delimiter.join(row), f"wrong_column_count:{len(row)} columns, header has {len(header)}"
+            if bad:
+                yield str(file), start, delimiter.join(row), f"invalid_utf8:{bad[0]}"
                 continue
-            yield str(file), lineno, dict(zip(header, row, strict=True)), None
+            if len(row) != len(header):
+                yield str(file), start, delimiter.join(row), f"wrong_column_count:{len(row)} columns, header has {len(header)}"
+                continue
+            yield str(file), start, dict(zip(header, row, strict=True)), None
 
     def _dataset_records(self, rank: int, world_size: int) -> Iterator[tuple[str, int, Any, str | None]]:
         spec = self.source.input

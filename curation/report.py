@@ -66,21 +66,32 @@ def _by_step(order: list[str]):
 
 
 def build_report(ctx: StageContext, complete: bool = True) -> dict:
-    """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`)."""
+    """The funnel of every source; `balanced` is checked only once `publish` has run (`complete`), for a source
+    left with no documents (which the later stages skip) also when it has not."""
     report = {"format_version": FORMAT_VERSION, "recipe": str(ctx.recipe.path or ""), "complete": complete, "sources": {}}
     by_step = _by_step(step_order())
+    done = {s.name: complete or s.name in ctx.empty or ctx.is_complete("publish", s.name, 1) for s in ctx.sources}
+    report["complete"] = all(done.values())
     for source in ctx.sources:
         stats = read_stats(ctx.logs_dir("filter", source.name))
         read = {k: stat_total(stats, f"read_{k}") for k in ("docs", "chars", "bytes")}
+        # results of a stage made from another input than its predecessor's current output are not counted
+        stale = ctx.stale_stages(source.name)
+        if stale:
+            done[source.name] = False
+            report["complete"] = False
+        left_out = {name for stage in stages() if stage.STAGE in stale for name in excluded_names(stage)}
         removed = {}
         excluded_root = ctx.workdir / "excluded" / source.name
         if excluded_root.is_dir():
-            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir()), key=lambda p: by_step(p.name)):
+            for step_dir in sorted((p for p in excluded_root.iterdir() if p.is_dir() and p.name not in left_out),
+                                   key=lambda p: by_step(p.name)):
                 removed[step_dir.name] = measure_excluded(step_dir)
-        kept = measure_documents(ctx.workdir / "curated" / source.name)
-        moved = measure_documents(ctx.workdir / "curated" / source.name, MOVED_GLOB)
-        publish_stats = read_stats(ctx.logs_dir("publish", source.name))
-        heldout = measure_documents(ctx.workdir / "heldout" / source.name)
+        published = "publish" not in stale
+        kept = measure_documents(ctx.workdir / "curated" / source.name) if published else _zero()
+        moved = measure_documents(ctx.workdir / "curated" / source.name, MOVED_GLOB) if published else _zero()
+        publish_stats = read_stats(ctx.logs_dir("publish", source.name)) if published else []
+        heldout = measure_documents(ctx.workdir / "heldout" / source.name) if published else _zero()
         accounted = kept["docs"] + heldout["docs"] + sum(r["docs"] for r in removed.values())
         report["sources"][source.name] = {
             "kind": source.kind,
@@ -97,7 +108,9 @@ def build_report(ctx: StageContext, complete: bool = True) -> dict:
                 "moved": moved,
                 "dropped": removed.get("heldout_leak", {}).get("docs", 0),
             },
-            "balanced": (accounted == read["docs"]) if complete else None,
+            "balanced": (accounted == read["docs"]) if done[source.name] else None,
+            **({"empty": ctx.empty[source.name]} if source.name in ctx.empty else {}),
+            **({"not_counted": stale} if stale else {}),
         }
     return report
 
@@ -132,10 +145,17 @@ def print_report(report: dict, console=None) -> None:
         row += [f"{src['removed'][s]['docs']:,}" if s in src["removed"] else "" for s in steps]
         moved = src.get("heldout_leaks", {}).get("moved", {}).get("docs", 0)
         row += [f"{src['heldout']['docs']:,}", f"{moved:,}", f"{src['kept']['docs']:,}", f"{src['kept']['bytes'] / 1e6:.2f}"]
+        if src.get("empty"):
+            row[0] += " [dim](no documents)[/dim]"
         if src["balanced"] is False:
             row[0] += " [red](unbalanced!)[/red]"
         table.add_row(*row)
     console.print(table)
+    for name, src in report["sources"].items():
+        if src.get("not_counted"):
+            console.print(f"[yellow]{name}: the results of {', '.join(src['not_counted'])} were made from an earlier "
+                          "output of the stage before them and are not counted; --force "
+                          f"{src['not_counted'][0]} redoes them[/yellow]", markup=True, soft_wrap=True)
     for name, src in report["sources"].items():
         reasons = Counter()
         for step, r in src["removed"].items():
@@ -146,7 +166,25 @@ def print_report(report: dict, console=None) -> None:
 
 
 def plot_funnel(report: dict, path: Path) -> None:
-    """One horizontal bar chart per source: documents remaining after each step."""
+    """The funnel as a PNG (`funnel_figure`); nothing when the report has no source."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = funnel_figure(report)
+    if fig is None:
+        return
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+FUNNEL_MAX_HEIGHT = 16.0  # inches: rows get thinner beyond ~45 sources instead of the figure growing
+
+
+def funnel_figure(report: dict):
+    """One horizontal bar per source, as shares of the documents read: kept, held out, then what each
+    step removed (one colour per step, in pipeline order); each bar ends with `read → kept` counts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -154,22 +192,33 @@ def plot_funnel(report: dict, path: Path) -> None:
 
     sources = list(report["sources"].items())
     if not sources:
-        return
-    fig, axes = plt.subplots(len(sources), 1, figsize=(8, 1.2 + 0.45 * max(len(s["removed"]) + 3 for _, s in sources) * len(sources) / 1.5), squeeze=False)
-    for ax, (name, src) in zip(axes[:, 0], sources, strict=True):
-        labels, values = ["read"], [src["read"]["docs"]]
-        remaining = src["read"]["docs"]
-        for step, r in src["removed"].items():
-            remaining -= r["docs"]
-            labels.append(f"after {step}")
-            values.append(remaining)
-        labels += ["kept (+held out)"]
-        values += [src["kept"]["docs"] + src["heldout"]["docs"]]
-        ax.barh(labels[::-1], values[::-1], color="#4C72B0")
-        for y, v in enumerate(values[::-1]):
-            ax.text(v, y, f" {v:,}", va="center", fontsize=7)
-        ax.set_title(f"{name} ({src['kind']})", fontsize=9, loc="left")
-        ax.tick_params(labelsize=7)
+        return None
+    steps = list(dict.fromkeys(step for _, src in sources for step in src["removed"]))
+    row = min(0.32, (FUNNEL_MAX_HEIGHT - 2.2) / len(sources))
+    fig, ax = plt.subplots(figsize=(9, min(2.2 + row * len(sources) + 0.2 * ((len(steps) + 2) // 4),
+                                           FUNNEL_MAX_HEIGHT)))
+    segments = [("kept", "#4C72B0", lambda s: s["kept"]["docs"]), ("held out", "#55A868", lambda s: s["heldout"]["docs"])]
+    removed_colors = plt.get_cmap("OrRd")
+    segments += [(f"removed by {step}", removed_colors(0.35 + 0.6 * k / max(len(steps) - 1, 1)),
+                  lambda s, step=step: s["removed"].get(step, {}).get("docs", 0)) for k, step in enumerate(steps)]
+    ys = list(range(len(sources)))[::-1]  # the first source on top
+    left = [0.0] * len(sources)
+    for label, color, docs in segments:
+        shares = [100 * docs(src) / src["read"]["docs"] if src["read"]["docs"] else 0.0 for _, src in sources]
+        ax.barh(ys, shares, left=left, color=color, label=label, height=0.8)
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    fontsize = 8 if len(sources) <= 20 else 6
+    for y, (_, src) in zip(ys, sources, strict=True):
+        ax.text(101, y, f"{src['read']['docs']:,} read → {src['kept']['docs']:,} kept", va="center", fontsize=fontsize)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([name for name, _ in sources], fontsize=fontsize)
+    ax.set_ylim(-0.6, len(sources) - 0.4)
+    ax.set_xlim(0, 135)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_xlabel("documents, % of those read")
+    ax.set_ylabel("source")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle("Curation funnel: what became of each source's documents", fontsize=10)
+    ax.legend(fontsize=7, ncol=min(len(segments), 4), loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig

@@ -143,6 +143,10 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     if unknown:
         raise ShardError(f"tokenize.sources: {unknown} are not sources of this recipe")
     for name in names:
+        if name in ctx.empty:  # no documents to tokenize (curation.empty_source: skip said so)
+            if force:
+                shutil.rmtree(ctx.workdir / "tokens" / name, ignore_errors=True)
+            continue
         curated = ctx.workdir / "curated" / name
         if not curated.is_dir():
             raise ShardError(f"{curated}: no curated documents for source {name}; run the publish stage first")

@@ -116,6 +116,10 @@ class BenchmarkFormat(ABC):
     subject_name_index: ClassVar[int] = 0  # the name of subject_mapping.json's [English, 中文, ...] shown
     has_dev: ClassVar[bool] = True  # False: no few-shot examples are distributed (recipes must use shots: 0)
     reports_points: ClassVar[bool] = False  # True: results carry points / max_points (GAOKAO's scoring)
+    # letter: the model answers with the option letter after the prompt (C-Eval, MMLU, ...); sentence: each
+    # option is put into the question's blank and the whole sentence with the highest log-likelihood wins
+    # (cloze items, no prompt wording)
+    scoring: ClassVar[str] = "letter"
 
     @abstractmethod
     def read(self, file: Path, *, answers: bool) -> list[Question]:
@@ -515,3 +519,56 @@ def load_benchmark(bench: BenchmarkSection) -> list[Subject]:
         display = names.get(subject, benchmark.display_name(subject))
         loaded.append(Subject(name=subject, display_name=display, questions=questions, dev=dev[: bench.shots]))
     return loaded
+
+
+CLOZE_BLANK = "____"
+
+
+@register
+class Cloze(BenchmarkFormat):
+    """Fill-in-the-blank items (e.g. `bench/cloze_zh.py`'s, built from held-out text): JSON lines with
+    `id`, `sentence` (one `____`), `options` (texts) and `answer` (index); scored by the log-likelihood of
+    the whole sentence with each option in the blank, zero-shot. Files: `<root>/test/<subject>.jsonl`."""
+
+    name = "cloze"
+    style = PromptStyle("", "", "", "")
+    splits = ("test",)
+    scored_split = "test"
+    file_name = "{subject}.jsonl"
+    has_dev = False
+    scoring = "sentence"
+
+    def read(self, file: Path, *, answers: bool) -> list[Question]:
+        questions = []
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as err:
+            raise BenchmarkError(f"{file}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        for line, text in enumerate(lines, 1):
+            if not text.strip():
+                continue
+            try:
+                item = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise BenchmarkError(f"{file}:{line}: not valid JSON: {err.msg}") from None
+            if not isinstance(item, dict):
+                raise BenchmarkError(f"{file}:{line}: not an object")
+            sentence, options, answer = item.get("sentence"), item.get("options"), item.get("answer")
+            if not isinstance(sentence, str) or sentence.count(CLOZE_BLANK) != 1:
+                raise BenchmarkError(f"{file}:{line}: \"sentence\" must be a text with exactly one {CLOZE_BLANK}")
+            if (not isinstance(options, list) or not 2 <= len(options) <= len(LETTERS)
+                    or not all(isinstance(o, str) and o for o in options) or len(set(options)) != len(options)):
+                raise BenchmarkError(f"{file}:{line}: \"options\" must be 2 to 26 distinct non-empty texts")
+            if answer is None and not answers:
+                given = None
+            elif isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < len(options):
+                raise BenchmarkError(f"{file}:{line}: \"answer\" must be an index into options, not {answer!r}")
+            else:
+                given = LETTERS[answer]
+            questions.append(Question(id=str(item.get("id", line)), question=sentence, choices=tuple(options),
+                                      answer=given, file=file, line=line))
+        return questions
+
+    def filled(self, question: Question) -> list[str]:
+        """The question's sentence with each option in its blank, in letter order."""
+        return [question.question.replace(CLOZE_BLANK, choice) for choice in question.choices]

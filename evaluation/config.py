@@ -26,7 +26,7 @@ class BenchmarkSection(Section):
     format: str  # a registered benchmark format (evaluation.benchmarks.FORMATS): ceval, cmmlu, mmlu, ...
     path: InputPath
     split: str | None = None  # default: the format's scored split (ceval: val, its test answers are withheld)
-    shots: int = Field(default=5, ge=0)
+    shots: int | None = Field(default=None, ge=0)  # default: 5, or 0 for a format without dev examples
     subjects: list[str] | None = None  # None: every subject found in the split's folder
     # Wraps the whole k-shot prompt (ending with the answer cue); the option letter follows it.
     template: str | None = None
@@ -50,6 +50,8 @@ class BenchmarkSection(Section):
     @model_validator(mode="after")
     def _known_split(self) -> BenchmarkSection:
         self.eval_split()
+        if self.shots is None:
+            self.shots = 5 if FORMATS[self.format].has_dev else 0
         if self.shots and not FORMATS[self.format].has_dev:
             raise ValueError(f"format {self.format} has no dev examples: shots must be 0, not {self.shots}")
         return self
@@ -107,3 +109,17 @@ def check_benchmark_paths(section: EvaluationSection) -> None:
                 f"{bench.path}: no such folder for benchmark {bench.name!r} ({bench.format}); put a local copy "
                 f"of it there (where to get it and the layout it needs: docs/evaluation.md)"
             )
+
+
+def heldout_sources(heldout: Path, only: list[str] | None) -> list[str]:
+    """Source folders under `heldout/` (those named in `only`, which must exist)."""
+    found = sorted(p.name for p in heldout.iterdir() if p.is_dir()) if heldout.is_dir() else []
+    if only is None:
+        return found
+    missing = [s for s in only if s not in found]
+    if missing:
+        raise FileNotFoundError(
+            f"{heldout}: no held-out folder for sources {missing} (found: {found}); "
+            f"set curation.heldout_fraction and re-run curation"
+        )
+    return list(only)

@@ -17,10 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenize
 
 from common.device import DeviceError, pick_device
 from common.tokenizer import has_tokenizer
-
-
-class ModelError(ValueError):
-    """A model or tokenizer folder cannot be used (missing, or tokenizer and model disagree)."""
+from evaluation.errors import ModelError
 
 
 @dataclass

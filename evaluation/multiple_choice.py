@@ -11,6 +11,7 @@ import numpy as np
 
 from evaluation.benchmarks import FORMATS, PromptStyle, Question, Subject
 from evaluation.config import BenchmarkSection
+from evaluation.errors import ChatTemplateError
 from evaluation.models import LoadedModel, next_token_logprobs, target_logprobs
 
 
@@ -36,10 +37,6 @@ def build_prompt(bench: BenchmarkSection, subject: Subject, question: Question, 
     if bench.template is not None:
         prompt = bench.template.replace("{prompt}", prompt)
     return prompt
-
-
-class ChatTemplateError(ValueError):
-    """`prompt: chat` asked of a tokenizer without a chat template."""
 
 
 def chat_prompt(lm: LoadedModel, prompt: str) -> str:
@@ -90,6 +87,10 @@ def _tokenize(lm: LoadedModel, prompt: str, continuations: list[str]) -> tuple[l
 
 def make_request(lm: LoadedModel, bench: BenchmarkSection, subject: Subject, question: Question) -> Request:
     """Tokenized request, dropping few-shot examples (then the prompt's start) to fit the context."""
+    benchmark = FORMATS[bench.format]
+    if benchmark.scoring == "sentence":  # each option's whole sentence; their shared start becomes the context
+        context, conts = _tokenize(lm, "", benchmark.filled(question))
+        return Request(context=context[-lm.max_length:], continuations=conts, shots=0)
     chat = prompt_kind(bench) == "chat"
     # raw: the letter follows the cue as in the benchmark's code; chat: it opens the assistant's turn
     prefix = "" if chat else FORMATS[bench.format].style.letter_prefix

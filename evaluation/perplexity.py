@@ -25,6 +25,7 @@ import numpy as np
 
 from common.documents import iter_documents
 from common.encoding import DocumentEncoder, TokenizeSection
+from evaluation.config import heldout_sources  # noqa: F401  (evaluation.run's use, kept importable here)
 from evaluation.models import LoadedModel, target_logprobs
 
 GROUP_DOCUMENTS = 256  # documents scored per call, bounding memory on large held-out sets
@@ -156,20 +157,6 @@ class PerplexityResult:
             "by_language": {k: v.as_dict() for k, v in sorted(self.by_language.items())},
             "all": self.overall.as_dict(),
         }
-
-
-def heldout_sources(heldout: Path, only: list[str] | None) -> list[str]:
-    """Source folders under `heldout/` (those named in `only`, which must exist)."""
-    found = sorted(p.name for p in heldout.iterdir() if p.is_dir()) if heldout.is_dir() else []
-    if only is None:
-        return found
-    missing = [s for s in only if s not in found]
-    if missing:
-        raise FileNotFoundError(
-            f"{heldout}: no held-out folder for sources {missing} (found: {found}); "
-            f"set curation.heldout_fraction and re-run curation"
-        )
-    return list(only)
 
 
 def evaluate_perplexity(

@@ -7,7 +7,13 @@
         "benchmarks": {name: {"format", "split", "shots", "template", "n", "correct",
                               "average" (mean of subject accuracies), "micro" (correct / n),
                               "chance" (mean of subjects' expected accuracy of guessing),
-                              "subjects": {subject: {"n", "correct", "accuracy"}}}}}}}
+                              "subjects": {subject: {"n", "correct", "accuracy"}}}},
+        "settings": what the model was scored under (evaluation.run's `run_settings`: "max_length",
+                    "perplexity": {"sources", "max_documents", "heldout_sha256", "rendering_sha256"} | null,
+                    "benchmarks": {name: {"format", "split", "shots", "prompt", "template", "subjects",
+                                          "subject_names", "items_sha256", "dev_sha256"}}),
+        "settings_sha256": sha256 of "settings" (evaluation/outputs.py compares them for --append),
+        "model_fingerprint": sha256 of the model folder's config and weight files' names, sizes and mtimes}}}
     METRICS = {"docs", "tokens", "chars", "nll" (nats), "loss", "perplexity", "bits_per_char"}
 
 Intervals (added by `add_uncertainty`, evaluation/stats.py; every interval is [low, high] as fractions,
@@ -264,71 +270,129 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_plots(results: dict, out: Path) -> list[Path]:
-    """`perplexity.png` (bits per character per group) and `benchmarks.png` (average accuracy)."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _finite(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+MAX_FIGURE_WIDTH = 40.0  # inches; bars get thinner beyond it
+
+
+def perplexity_figure(results: dict):
+    """Bits per character, one bar per model with its value written on it: overall and per language on
+    the left, per source on the right (separate panels, so a language is never read as a source)."""
+    plt = _pyplot()
     names = list(results["models"])
-    written = []
-    width = 0.8 / max(len(names), 1)
     rows = perplexity_rows(results)
-    if any(m.get("perplexity") for m in results["models"].values()):
-        fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(rows) + 2), 4))
+    panels = [
+        ("overall and per language", "language", [(k, lbl.removeprefix("language ")) for k, lbl in rows
+                                                  if not k.startswith("by_source/")]),
+        ("per source", "source", [(k, lbl.removeprefix("source ")) for k, lbl in rows if k.startswith("by_source/")]),
+    ]
+    panels = [p for p in panels if p[2]]
+    bars = sum(len(p[2]) for p in panels) * len(names)
+    fig, axes = plt.subplots(
+        1, len(panels), squeeze=False, sharey=True,
+        figsize=(min(max(6.0, 0.45 * bars + 2.5), MAX_FIGURE_WIDTH), 4.8),
+        gridspec_kw={"width_ratios": [len(p[2]) for p in panels]},
+    )
+    width = 0.8 / max(len(names), 1)
+    top = 0.0
+    for ax, (title, xlabel, groups) in zip(axes[0], panels, strict=True):
         for k, name in enumerate(names):
             values = []
-            for key, _ in rows:
+            for key, _ in groups:
                 group = _group(results["models"][name], key)
-                values.append(group["bits_per_char"] if group else float("nan"))
-            ax.bar([i + k * width for i in range(len(rows))], values, width, label=name)
-        ax.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(rows))])
-        ax.set_xticklabels([label for _, label in rows], rotation=20, ha="right")
-        ax.set_ylabel("bits per character (lower is better)")
-        ax.set_title("Held-out documents")
-        ax.legend()
-        fig.tight_layout()
+                values.append(group["bits_per_char"] if group and _finite(group["bits_per_char"]) else float("nan"))
+            xs = [i + k * width for i in range(len(groups))]
+            ax.bar(xs, values, width, label=name, color=f"C{k % 10}")
+            for x, value in zip(xs, values, strict=True):
+                if _finite(value):
+                    ax.text(x, value, f"{value:.2f}", ha="center", va="bottom", fontsize=7,
+                            rotation=90 if len(names) > 2 else 0)
+                    top = max(top, value)
+        ax.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(groups))])
+        ax.set_xticklabels([label for _, label in groups], rotation=30 if len(groups) > 4 else 0, ha="right"
+                           if len(groups) > 4 else "center")
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, fontsize=10)
+    axes[0][0].set_ylabel("bits per character (lower is better)")
+    axes[0][0].set_ylim(0, top * 1.35 if top > 0 else 1)
+    axes[0][-1].legend(fontsize=8, loc="upper right", ncol=min(len(names), 4))
+    fig.suptitle("Held-out documents")
+    fig.tight_layout()
+    return fig
+
+
+def benchmarks_figure(results: dict):
+    """Accuracy over all questions per benchmark, one bar per model with its 95% Wilson interval and its
+    value and number of questions written above; each benchmark's chance level dashed."""
+    plt = _pyplot()
+    names = list(results["models"])
+    bench_names = sorted({b for m in results["models"].values() for b in m.get("benchmarks", {})})
+    bars = len(bench_names) * len(names)
+    fig, ax = plt.subplots(figsize=(min(max(6.0, 0.6 * bars + 2.5), MAX_FIGURE_WIDTH), 4.8))
+    width = 0.8 / max(len(names), 1)
+    for k, name in enumerate(names):
+        benches = results["models"][name].get("benchmarks", {})
+        xs, values, low, high, labels = [], [], [], [], []
+        for i, b in enumerate(bench_names):
+            bench = benches.get(b)
+            if bench is None or not _finite(bench.get("micro")):
+                continue
+            if "micro_ci95" not in bench:
+                _benchmark_intervals(bench)
+            interval = bench["micro_ci95"] or [bench["micro"], bench["micro"]]
+            xs.append(i + k * width)
+            values.append(100 * bench["micro"])
+            low.append(100 * (bench["micro"] - interval[0]))
+            high.append(100 * (interval[1] - bench["micro"]))
+            labels.append(f"{100 * bench['micro']:.1f}\nn={bench['n']}")
+        ax.bar(xs, values, width, label=name, color=f"C{k % 10}")
+        if xs:
+            ax.errorbar(xs, values, yerr=[low, high], fmt="none", ecolor="black", elinewidth=1, capsize=3)
+        for x, value, up, label in zip(xs, values, high, labels, strict=True):
+            ax.text(x, value + up + 1, label, ha="center", va="bottom", fontsize=7)
+    # benchmarks may have different numbers of options: one chance mark per benchmark
+    label = "chance"
+    for i, bench in enumerate(bench_names):
+        chance = next((m["benchmarks"][bench]["chance"] for m in results["models"].values()
+                       if "chance" in m.get("benchmarks", {}).get(bench, {})), None)
+        if chance is not None and _finite(chance):
+            ax.hlines(100 * chance, i - width / 2, i + 0.8 - width / 2, color="grey", linestyle="--",
+                      linewidth=1, label=label)
+            label = None
+    ax.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(bench_names))])
+    ax.set_xticklabels(bench_names)
+    ax.set_xlabel("benchmark")
+    ax.set_ylabel("accuracy, % (all questions; 95% Wilson interval)")
+    ax.set_ylim(0, 115)
+    ax.set_yticks(range(0, 101, 20))
+    ax.set_title("Multiple choice (n = questions)")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def write_plots(results: dict, out: Path) -> list[Path]:
+    """`perplexity.png` (bits per character per group) and `benchmarks.png` (accuracy per benchmark)."""
+    plt = _pyplot()
+    written = []
+    if any(m.get("perplexity") for m in results["models"].values()):
+        fig = perplexity_figure(results)
         fig.savefig(out / "perplexity.png", dpi=120)
         plt.close(fig)
         written.append(out / "perplexity.png")
-    bench_names = sorted({b for m in results["models"].values() for b in m.get("benchmarks", {})})
-    if bench_names:
-        fig, ax = plt.subplots(figsize=(max(5, 1.5 * len(bench_names) + 2), 4))
-        for k, name in enumerate(names):
-            benches = results["models"][name].get("benchmarks", {})
-            values, low, high = [], [], []
-            for b in bench_names:
-                bench = benches.get(b)
-                interval = (bench or {}).get("average_ci95")
-                if bench is None:
-                    values.append(float("nan"))
-                    low.append(0.0)
-                    high.append(0.0)
-                    continue
-                values.append(100 * bench["average"])
-                low.append(100 * (bench["average"] - interval[0]) if interval else 0.0)
-                high.append(100 * (interval[1] - bench["average"]) if interval else 0.0)
-            xs = [i + k * width for i in range(len(bench_names))]
-            ax.bar(xs, values, width, label=name, yerr=[low, high], capsize=3, ecolor="black")
-        # benchmarks may have different numbers of options: one chance mark per benchmark
-        label = "chance"
-        for i, bench in enumerate(bench_names):
-            chance = next((m["benchmarks"][bench]["chance"] for m in results["models"].values()
-                           if "chance" in m.get("benchmarks", {}).get(bench, {})), None)
-            if chance is not None:
-                ax.hlines(100 * chance, i - width / 2, i + 0.8 - width / 2, color="grey", linestyle="--",
-                          linewidth=1, label=label)
-                label = None
-        ax.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(bench_names))])
-        counts = {b: next(m["benchmarks"][b]["n"] for m in results["models"].values() if b in m.get("benchmarks", {}))
-                  for b in bench_names}
-        ax.set_xticklabels([f"{b}\n(n={counts[b]})" for b in bench_names])
-        ax.set_ylabel("accuracy, % (mean of subjects, 95% interval)")
-        ax.set_ylim(0, 100)
-        ax.set_title("Multiple choice")
-        ax.legend()
-        fig.tight_layout()
+    if any(m.get("benchmarks") for m in results["models"].values()):
+        fig = benchmarks_figure(results)
         fig.savefig(out / "benchmarks.png", dpi=120)
         plt.close(fig)
         written.append(out / "benchmarks.png")

@@ -13,7 +13,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from pydantic import ConfigDict, Field
@@ -61,7 +61,11 @@ class TiesSVSection(TiesSection):
 class DareSection(MethodSection):
     density: float = Field(0.5, gt=0.0, le=1.0, description="probability of keeping each task-vector entry")
     lambda_: float = Field(1.0, alias="lambda", description="scale of the merged task vector")
-    rescale: bool = Field(True, description="divide kept entries by density so the expectation is unchanged")
+    rescale: bool | Literal["l1"] = Field(
+        True,
+        description="true: divide kept entries by density (DARE's 1/density, the expectation is unchanged); "
+        "l1: scale them so each task vector keeps its L1 norm (mergekit's dare_linear); false: no rescaling",
+    )
     normalize: bool = Field(
         False, description="divide the weighted sum of task vectors by the sum of weights"
     )
@@ -192,7 +196,8 @@ class TiesSV(Ties):
 
 @register
 class Dare(Method):
-    """DARE (Yu et al., 2024): drop each entry with probability 1-density, rescale, then task arithmetic."""
+    """DARE (Yu et al., 2024): drop each entry with probability 1-density, rescale (by 1/density, or to the
+    task vector's L1 norm as mergekit does), then task arithmetic."""
 
     name = "dare"
     parameters = DareSection
@@ -206,15 +211,47 @@ class Dare(Method):
     ) -> torch.Tensor:
         out = torch.zeros_like(values[0])
         for i in range(values.shape[0]):
-            generator = ctx.generator(i, values.device)
-            keep = torch.rand(values[i].shape, generator=generator, device=values.device) < params.density
-            dropped = values[i] * keep
-            if params.rescale:
-                dropped /= params.density
-            out += dropped * float(weights[i])
+            out += _dropped(values[i], params, ctx.generator(i, values.device)) * float(weights[i])
         if params.normalize:
             out /= _safe_divisor(weights.sum())
         return out * params.lambda_
+
+
+@register
+class DareTies(Dare):
+    """DARE's drop and rescale, then TIES's sign election and disjoint merge (mergekit's `dare_ties`)."""
+
+    name = "dare_ties"
+    parameters = DareSection
+
+    def merge(
+        self, values: torch.Tensor, weights: torch.Tensor, params: DareSection, ctx: TensorContext
+    ) -> torch.Tensor:
+        u = torch.empty_like(values)
+        for i in range(values.shape[0]):
+            u[i] = _dropped(values[i], params, ctx.generator(i, values.device)) * float(weights[i])
+        w = weights.to(values.device, values.dtype).view(-1, *([1] * (values.dim() - 1)))
+        return _elect(u, u.sum(0), w, params.normalize) * params.lambda_
+
+
+def _dropped(task_vector: torch.Tensor, params: DareSection, generator: torch.Generator) -> torch.Tensor:
+    """DARE's drop (keep each entry with probability density) and rescale of one model's task vector."""
+    keep = torch.rand(task_vector.shape, generator=generator, device=task_vector.device) < params.density
+    dropped = task_vector * keep
+    if params.rescale == "l1":
+        return l1_rescaled(task_vector, dropped)
+    if params.rescale:
+        dropped /= params.density
+    return dropped
+
+
+def l1_rescaled(task_vector: torch.Tensor, dropped: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """`dropped` scaled by ||task_vector||_1 / ||dropped||_1, as mergekit's `rescale_norm: l1` does (left as is
+    when either norm is below eps)."""
+    before, after = task_vector.abs().sum(), dropped.abs().sum()
+    if float(before) < eps or float(after) < eps:
+        return dropped
+    return dropped * (before / after)
 
 
 def _weights_like(weights: torch.Tensor, stacked: torch.Tensor) -> torch.Tensor:

@@ -2,16 +2,29 @@
 
 Given per-step target proportions P (steps x sources, rows summing to 1) and a global batch B, the
 target for source s after step k is C[k, s] = B * sum_{j<=k} P[j, s]. We choose integer counts with
-every row summing to B such that the cumulative count X[k, s] satisfies floor(C) <= X <= ceil(C),
-i.e. |X - C| < 1 at every step. Seen as scheduling, unit j of source s may be placed once C > j - 1
-(release) and must be placed by the step where C >= j (deadline); every window of steps holds at most
-as many deadlines-inside units as it has slots, so earliest-deadline-first (EDF) meets every deadline
-and fills every slot. EDF is computed vectorised: a stateless "earliest deadlines among the released
-units" rule agrees with it except where it would take a sample back; only those stretches are
+every row summing to B such that the cumulative count X[k, s] satisfies
+
+    floor(C + t) <= X <= ceil(C - t)          (t = `snap_tolerance`, 1e-6 for plans up to ~10^7 samples)
+
+so |X - C| <= 1 - t < 1 at every step, and X == C wherever C is a whole number (up to t: the float
+proportions 0.3 or 0.2 make 7 x 100 x 0.3 = 210.00000000000003, which counts as 210). Seen as scheduling,
+unit j of source s may be placed once ceil(C - t) >= j (release) and must be placed by the step where
+floor(C + t) >= j (deadline); every window of steps holds at most as many deadlines-inside units as it has
+slots (the row sums of C are exact, and 2 * n_sources * t < 1), so earliest-deadline-first (EDF) meets
+every deadline and fills every slot. EDF is computed vectorised: a stateless "earliest deadlines among the
+released units" rule agrees with it except where it would take a sample back; only those stretches are
 replayed step by step.
 
-C is kept in fixed point (units of 1/Q sample) so that floor/ceil are exact integers and every row
-sums to exactly B.
+C must be known far more precisely than t, whatever the plan's length: a float64 `cumsum` of the per-step
+targets drifts (and so did rounding each step's targets to a fixed point: 0.3 rounded up at every one of
+100 steps put the target at 210 + 4e-11 and the count at 211). Here each step's B * P[k] is split into
+whole units of 2^-b sample (b = 52 - bits of B, so B * 2^b < 2^52 and the split loses nothing a float
+holds) and a fraction of a unit; the whole units are summed exactly in int64 (in two 26-bit limbs, so
+that 2^28 steps cannot overflow), the fractions in float64 (at most `steps` units in total, so their
+rounding error is under 2^-25 units for 2^28 steps). The cumulative target is then exact up to the
+float rounding of the products B * P[k] themselves: at most (n_sources + 2) / 2 units of 2^-b sample per
+step, total_samples * (n_sources + 2) * 2^-53 samples over the plan (5e-8 samples for 10^8 samples and
+4 sources), far below t.
 """
 
 from __future__ import annotations
@@ -20,26 +33,49 @@ import numpy as np
 
 from mixer.units import MixerError
 
-
-def fixed_point_scale(total_samples: int, global_batch: int) -> int:
-    """Q: as fine as int64 cumulative sums and float64 per-step products allow."""
-    bits = min(61 - int(total_samples).bit_length(), 52 - int(global_batch).bit_length(), 40)
-    return 1 << max(bits, 0)
+MAX_GLOBAL_BATCH = 2**31 - 1  # counts are stored as int32
+_LIMB = 26
 
 
-def cumulative_targets(proportions: np.ndarray, global_batch: int) -> tuple[np.ndarray, int]:
-    """Fixed-point cumulative targets F (steps x sources, int64, units of 1/Q) and Q.
+def snap_tolerance(total_samples: int, n_sources: int) -> float:
+    """t: 1e-6 sample, more for very long plans (total_samples x 2^-44, 64 times the worst float error of the
+    cumulative target), never more than 1 / (4 n_sources) (EDF needs 2 n t < 1)."""
+    return min(max(1e-6, total_samples * 2.0**-44), 1 / (4 * max(n_sources, 1)))
 
-    Per-step increments are rounded by largest remainder so each row adds exactly B*Q."""
+
+def cumulative_targets(proportions: np.ndarray, global_batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cumulative target C (steps x sources) as its floor (int64) and its fraction in [0, 1] (float64).
+
+    Each row of `proportions` is divided by its sum first (rows of zeros are not allowed)."""
     steps, n = proportions.shape
-    q = fixed_point_scale(steps * global_batch, global_batch)
-    quantum = global_batch * q
-    scaled = proportions * (quantum / proportions.sum(axis=1, keepdims=True))
-    inc = np.floor(scaled).astype(np.int64)
-    short = quantum - inc.sum(axis=1)
-    remainder = np.where(proportions > 0, scaled - inc, -1.0)
-    inc += _rank_along_rows(-remainder) < short[:, None]
-    return np.cumsum(inc, axis=0), q
+    bits = 52 - int(global_batch).bit_length()
+    sums = proportions.sum(axis=1, keepdims=True)
+    if (sums <= 0).any():
+        raise MixerError(f"step {int(np.flatnonzero(sums[:, 0] <= 0)[0])} has no source with a share")
+    units = proportions * (global_batch * 2.0**bits / sums)  # < 2^52 units of 2^-bits sample
+    whole = np.floor(units)
+    fraction = np.cumsum(units - whole, axis=0)  # non-decreasing, < steps
+    whole = whole.astype(np.int64)
+    mask = (1 << _LIMB) - 1
+    high = np.cumsum(whole >> _LIMB, axis=0)
+    low = np.cumsum(whole & mask, axis=0) + np.floor(fraction).astype(np.int64)
+    rest = fraction - np.floor(fraction)  # exact
+    high += low >> _LIMB  # the cumulative whole units are high * 2^26 + low, low < 2^26
+    low &= mask
+    if bits >= _LIMB:
+        floor = high >> (bits - _LIMB)
+        below = ((high & ((1 << (bits - _LIMB)) - 1)) << _LIMB) + low  # units below one sample, < 2^bits
+    else:
+        floor = (high << (_LIMB - bits)) + (low >> bits)
+        below = low & ((1 << bits) - 1)
+    return floor, (below + rest) / 2.0**bits
+
+
+def bounds(proportions: np.ndarray, global_batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """floor(C + t) and ceil(C - t): the least and the most samples each source may have drawn after each step."""
+    floor, fraction = cumulative_targets(proportions, global_batch)
+    t = snap_tolerance(proportions.shape[0] * global_batch, proportions.shape[1])
+    return floor + (fraction >= 1 - t), floor + (fraction > t)
 
 
 def _rank_along_rows(keys: np.ndarray) -> np.ndarray:
@@ -52,19 +88,20 @@ def _rank_along_rows(keys: np.ndarray) -> np.ndarray:
 
 def allocate(proportions: np.ndarray, global_batch: int) -> np.ndarray:
     """Per-step counts (steps x sources, int32) with rows summing to `global_batch` whose cumulative
-    sums stay within one sample of the cumulative target at every step (see module docstring)."""
+    sums X satisfy floor(C + t) <= X <= ceil(C - t) at every step: within one sample of the cumulative
+    target C, and equal to it where it is whole (see module docstring)."""
     proportions = np.asarray(proportions, dtype=np.float64)
     if proportions.ndim != 2 or not np.isfinite(proportions).all() or (proportions < 0).any():
         raise MixerError("proportions must be a finite, non-negative (steps x sources) array")
+    if not 1 <= global_batch <= MAX_GLOBAL_BATCH:
+        raise MixerError(f"global_batch must be between 1 and {MAX_GLOBAL_BATCH:,}, got {global_batch:,}")
     steps, n = proportions.shape
-    fixed, q = cumulative_targets(proportions, global_batch)
-    lower = fixed // q  # floor(C): must have been drawn by now
-    upper = -(-fixed // q)  # ceil(C): may have been drawn by now
+    lower, upper = bounds(proportions, global_batch)  # must / may have been drawn by the end of each step
     filled = (np.arange(1, steps + 1, dtype=np.int64) * global_batch)[:, None]
     # Deadline of each source's next optional unit (lower + 1): the first step whose target reaches it.
     deadline = np.empty_like(lower)
     for s in range(n):
-        deadline[:, s] = np.searchsorted(fixed[:, s], (lower[:, s] + 1) * q, side="left")
+        deadline[:, s] = np.searchsorted(lower[:, s], lower[:, s] + 1, side="left")
     key = np.where(upper > lower, deadline * n + np.arange(n), np.iinfo(np.int64).max)
     extra = filled[:, 0] - lower.sum(axis=1)
     cumulative = lower + (_rank_along_rows(key) < extra[:, None])
@@ -130,6 +167,7 @@ def cap_epochs(
                 f"source '{sources[s]}' is used up at step {k} and no other source has a share to take over "
                 f"at step {int(stuck[0])}; raise its max_epochs or give other sources a share"
             )
-        proportions += others * (freed / np.where(weight > 0, weight, 1))[:, None]
+        # each other source's part of the freed share: its share over theirs (<= 1, so no overflow for tiny weights)
+        proportions += others / np.where(weight > 0, weight, 1)[:, None] * freed[:, None]
         capped.add(s)
         notes.append(f"{sources[s]}: max_epochs reached at step {k}; its share went to the other sources")

@@ -225,9 +225,39 @@ def summary_frame(plan: dict) -> pl.DataFrame:
     })
 
 
-def check_shards(manifest: Manifest, tokens_dir: str | Path) -> None:
+def replan_command(manifest: Manifest) -> str:
+    """`python -m mixer.plan RECIPE [--schedule NAME]` as this manifest was planned (RECIPE when not recorded)."""
+    planned = manifest.plan.get("planned_with")
+    planned = planned if isinstance(planned, dict) else {}
+    command = f"python -m mixer.plan {planned.get('recipe') or 'RECIPE'}"
+    if planned.get("schedule"):
+        command += f" --schedule {planned['schedule']}"
+    if Path(manifest.path).resolve() != _default_manifest(planned.get("recipe")):
+        command += f" --output {manifest.path}"  # e.g. a branch's own manifest: never re-plan over the main one
+    return command
+
+
+def _default_manifest(recipe_path) -> Path | None:
+    """WORKDIR/manifest of the recipe at `recipe_path`; None when it cannot be read."""
+    if not isinstance(recipe_path, str) or not Path(recipe_path).is_file():
+        return None
+    from common.recipe import Recipe, RecipeError
+
+    try:
+        return (Recipe.load(recipe_path).workdir / "manifest").resolve()
+    except (RecipeError, OSError):
+        return None
+
+
+def check_shards(manifest: Manifest, tokens_dir: str | Path, *, recipe_too: bool = True) -> None:
     """Raise ManifestError unless every source's shard in `tokens_dir` is the one the plan was built from
-    (same content fingerprint, sequence count and seq_len)."""
+    (same content fingerprint, sequence count and seq_len). One line: each changed source, and the command
+    that re-plans.
+
+    With `recipe_too` (the default), the recipe file the manifest was planned from (plan.json's
+    `planned_with.recipe`), if it is still there, is checked too (`check_recipe`): a mixture, seed or source
+    changed in it since planning refuses the manifest, so that the trainer never trains on an out-of-date
+    plan. A recipe that no longer exists at that path cannot be checked and is skipped."""
     tokens_dir = Path(tokens_dir)
     problems = []
     for source in manifest.plan["sources"]:
@@ -238,7 +268,7 @@ def check_shards(manifest: Manifest, tokens_dir: str | Path) -> None:
         try:
             meta = read_meta(tokens_dir / name)
         except ShardError as err:
-            problems.append(str(err))
+            problems.append(f"{name}: {err}")
             continue
         for key, planned in (("fingerprint", source["shard_fingerprint"]), ("n_sequences", source["n_sequences"]),
                              ("seq_len", source["seq_len"])):
@@ -247,6 +277,56 @@ def check_shards(manifest: Manifest, tokens_dir: str | Path) -> None:
                                 f"{str(planned)[:16]}")
     if problems:
         raise ManifestError(
-            f"manifest {manifest.path} was planned from other token shards than those in {tokens_dir}:\n  "
-            + "\n  ".join(problems) + "\nre-plan it: python -m mixer.plan RECIPE"
+            f"manifest {manifest.path} was planned from other token shards than those in {tokens_dir}: "
+            + "; ".join(problems) + f"; re-plan it: {replan_command(manifest)}"
         )
+    planned = manifest.plan.get("planned_with")
+    recipe_path = planned.get("recipe") if isinstance(planned, dict) else None
+    if recipe_too and isinstance(recipe_path, str) and Path(recipe_path).is_file():
+        from common.recipe import Recipe, RecipeError
+
+        try:
+            recipe = Recipe.load(recipe_path)
+        except RecipeError as err:
+            raise ManifestError(f"manifest {manifest.path}: the recipe it was planned from cannot be read any more "
+                                f"({' '.join(str(err).split())})") from None
+        check_recipe(manifest, recipe, tokens_dir)
+
+
+def check_recipe(manifest: Manifest, recipe, tokens_dir: str | Path | None = None) -> None:
+    """Raise ManifestError unless `manifest` is what `python -m mixer.plan` would plan from `recipe` (a
+    common.recipe.Recipe) and the token shards in `tokens_dir` (default WORKDIR/tokens) now: same mixture
+    section (with the `--schedule` it was planned with), groups, seed, sources, shards and seq_len. One line
+    naming what changed and the command that re-plans. A plan made with `--counts` is compared with those
+    counts."""
+    from common.recipe import RecipeError  # planning imports this module: import it only when checking
+    from mixer.planning import current_inputs, fingerprint
+    from mixer.units import MixerError
+
+    planned = manifest.plan.get("planned_with") if isinstance(manifest.plan.get("planned_with"), dict) else {}
+    counts = {s["name"]: s["n_sequences"] for s in manifest.plan["sources"] if s.get("shard_fingerprint") is None}
+    try:
+        now = current_inputs(recipe, schedule_name=planned.get("schedule"), counts=counts,
+                             tokens_dir=Path(tokens_dir) if tokens_dir else None)
+    except (RecipeError, MixerError, ShardError) as err:
+        raise ManifestError(f"manifest {manifest.path} cannot be planned from {recipe.path} any more "
+                            f"({' '.join(str(err).split())}); fix that, then re-plan: {replan_command(manifest)}") from None
+    if fingerprint(now) == manifest.fingerprint:
+        return
+    plan = manifest.plan
+    changes = [f"mixture.{key}" for key in sorted(set(now["mixture"]) | set(plan.get("mixture", {})))
+               if now["mixture"].get(key) != plan.get("mixture", {}).get(key)]
+    planned_sources = {s["name"]: s for s in plan["sources"]}
+    for source in now["sources"]:
+        before = planned_sources.pop(source["name"], None)
+        if before is None:
+            changes.append(f"source {source['name']} added")
+        elif any(before.get(k) != v for k, v in source.items()):
+            what = [k for k, v in source.items() if before.get(k) != v]
+            changes.append(f"source {source['name']} ({', '.join(what)})")
+    changes += [f"source {name} no longer planned" for name in planned_sources]
+    changes += [key for key in ("groups", "seed", "seq_len") if now[key] != plan.get(key)]
+    if now["algorithm_version"] != plan.get("algorithm_version"):
+        changes.append(f"planner version {plan.get('algorithm_version')} -> {now['algorithm_version']}")
+    raise ManifestError(f"manifest {manifest.path} is out of date: {recipe.path} or its token shards changed since "
+                        f"it was planned ({', '.join(changes) or 'settings'}); re-plan it: {replan_command(manifest)}")

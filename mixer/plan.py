@@ -1,383 +1,88 @@
 """Plan a manifest: turn the recipe's mixture schedule into exact per-step sample counts.
 
-    python -m mixer.plan [RECIPE] [--schedule NAME] [--counts en_web=2M,zh_web=1.5M] [--out DIR] [--dry-run]
+    python -m mixer.plan [RECIPE] [--schedule NAME] [--counts en_web=2M,zh_web=1.5M] [--output DIR]
+                         [--workdir DIR] [--dry-run] [-v | -q] [--version]
 
-Reads how many sequences each source has (`workdir/tokens/<source>/meta.json`, or `--counts` for
-what-if planning) and the recipe's `mixture:` section; writes `workdir/manifest/` (see
-`mixer.manifest`) and prints the summary. Same inputs give a byte-identical manifest.
+Reads how many sequences each source has (`WORKDIR/tokens/<source>/meta.json`, or `--counts` for
+what-if planning) and the recipe's `mixture:` section; writes `WORKDIR/manifest/` (or `--output`) and
+prints the summary. Same inputs give a byte-identical manifest. Planning always starts over (it takes a
+second), so there is no `--fresh`: the new manifest replaces the old one whole, only once it is complete.
+
+This module is the command: it parses its arguments before importing anything heavy (so `--help` is
+instant); the planning itself is `mixer.planning`, whose names are also reachable from here
+(`mixer.plan.plan_from_recipe`, `mixer.plan.write_manifest`, ...) for code written against them.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
-import hashlib
-import json
-import math
-import os
-import shutil
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import polars as pl
+from common.cli import add_common, run_main, verbosity
 
-from common.encoding import TokenizeSection
-from common.recipe import Recipe, RecipeError, format_loc
-from common.sources import load_sources
-from common.tokens import ShardError, read_meta
-from mixer.allocate import allocate, cap_epochs
-from mixer.config import MixtureSection
-from mixer.manifest import COUNTS, FORMAT_VERSION, PLAN, SCHEDULE_PNG, manifest_hashes, summary_frame
-from mixer.schedules import AUTO_GROUPS, Context, MixtureError
-from mixer.units import MixerError, parse_amount
-
-ALGORITHM_VERSION = 1  # bump when the same inputs would give different rows
-DEFAULT_RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "demo.yaml"
-# Planning holds a few steps x sources tables of float64 (proportions, allocation) in memory; a plan whose table
-# (steps x sources x 8 bytes) is larger than this is refused up front instead of failing with MemoryError.
-MAX_TABLE_BYTES = 2 * 1024**3
+PROG = "python -m mixer.plan"
 
 
-@dataclass
-class SourceInfo:
-    """One source as the planner sees it: its size and where that size came from."""
-
-    name: str
-    n_sequences: int
-    kind: str | None = None
-    language: str | None = None
-    seq_len: int | None = None
-    n_tokens: int | None = None
-    shard_fingerprint: str | None = None  # None: counted from --counts (what-if)
+class PlanError(Exception):
+    """A mistake in the input (recipe, --counts, token shards): printed as one `error:` line, exit 2."""
 
 
-@dataclass
-class Plan:
-    """A computed plan: `plan` is plan.json's content, `counts` the per-step samples per source."""
+def __getattr__(name: str):
+    """`mixer.plan.X` is `mixer.planning.X` (imported on first use, not for `--help`)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    from mixer import planning
 
-    plan: dict
-    counts: np.ndarray  # (num_steps, n_sources) int32
-    proportions: np.ndarray  # (num_steps, n_sources) target proportions per step
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def sources(self) -> list[str]:
-        return [s["name"] for s in self.plan["sources"]]
-
-
-def parse_counts(text: str) -> dict[str, int]:
-    """`en_web=2M,zh_web=1500000` -> {'en_web': 2000000, 'zh_web': 1500000}."""
-    counts: dict[str, int] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise MixerError(f"--counts: expected NAME=COUNT, got {item!r}")
-        try:
-            amount = parse_amount(value.strip())
-        except ValueError as err:
-            raise MixerError(f"--counts {name.strip()}: {err}") from None
-        if amount < 0 or amount != int(amount):
-            raise MixerError(f"--counts {name.strip()}: a count must be a whole number >= 0, got {value!r}")
-        counts[name.strip()] = int(amount)
-    return counts
-
-
-def _recipe_sources(recipe: Recipe) -> dict[str, dict]:
-    """name -> {kind, language} of the recipe's sources (none in a what-if recipe planned with --counts); the
-    raw inputs need not exist any more: planning reads token shards."""
-    if not recipe.has("sources"):
-        return {}
-    # the language as the recipe gives it (an instruction source's default "mixed" is not written): plan.json
-    # records it and the manifest's fingerprint covers it
-    return {s.name: {"kind": s.kind, "language": s.language if "language" in s.model_fields_set else None}
-            for s in load_sources(recipe, check_inputs=False)}
-
-
-def _groups(section: MixtureSection, known: dict[str, dict]) -> dict[str, list[str]]:
-    """Automatic groups (mono en, mono zh, parallel, instruct) from the recipe's sources, plus the
-    section's own `groups`, which win on a name clash. A group never shadows a source's name."""
-    groups = {
-        "en": [n for n, s in known.items() if s["kind"] == "mono" and s["language"] == "en"],
-        "zh": [n for n, s in known.items() if s["kind"] == "mono" and s["language"] == "zh"],
-        "parallel": [n for n, s in known.items() if s["kind"] == "parallel"],
-        "instruct": [n for n, s in known.items() if s["kind"] == "instruct"],
-    }
-    groups = {g: members for g, members in groups.items() if g not in known}
-    problems = []
-    for name, members in section.groups.items():
-        if name in known:
-            problems.append(MixtureError(("groups", name), f"'{name}' is already a source name"))
-        for i, member in enumerate(members):
-            if member not in known:
-                problems.append(MixtureError(("groups", name, i), f"unknown source '{member}'"))
-        groups[name] = list(members)
-    if problems:
-        raise problems[0]
-    return groups
-
-
-def gather_sources(
-    recipe: Recipe, section: MixtureSection, cli_counts: dict[str, int], tokens_dir: Path, schedule
-) -> tuple[list[SourceInfo], dict[str, list[str]]]:
-    """The sources a schedule refers to, with their sizes: --counts first, else the shard's meta.json."""
-    known = _recipe_sources(recipe)
-    for name in cli_counts:
-        known.setdefault(name, {"kind": None, "language": None})
-    groups = _groups(section, known)
-    needed: list[str] = []
-    for loc, mixture, is_default in schedule.mixtures(("schedule",)):
-        for name in mixture:
-            members = [name] if name in known else groups.get(name)
-            if members is None:
-                close = difflib.get_close_matches(name, [*known, *groups], n=1, cutoff=0.6)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                if name in AUTO_GROUPS:
-                    hint = f" (no recipe source is {'mono ' + name if name in ('en', 'zh') else name})"
-                if name in AUTO_GROUPS and is_default:
-                    continue  # chatflow's defaults drop groups without sources
-                raise MixtureError((*loc, name), f"unknown source or group{hint}; known: {', '.join([*known, *groups])}")
-            needed.extend(m for m in members if m not in needed)
-    infos = []
-    missing = []
-    tokenizers: dict[str, str] = {}  # source -> tokenizer fingerprint of its shards
-    for name in [n for n in known if n in needed]:
-        meta_kind = known[name]
-        if name in cli_counts:
-            infos.append(SourceInfo(name, cli_counts[name], meta_kind["kind"], meta_kind["language"]))
-            continue
-        try:
-            meta = read_meta(tokens_dir / name)
-        except ShardError:
-            missing.append(name)
-            continue
-        infos.append(SourceInfo(name, int(meta["n_sequences"]), meta_kind["kind"], meta_kind["language"],
-                                int(meta["seq_len"]), int(meta["n_tokens"]), meta["fingerprint"]))
-        tokenizers[name] = str(meta.get("tokenizer_fingerprint", ""))
-    if len(set(tokenizers.values())) > 1:  # token ids of two vocabularies must never share a batch
-        raise MixerError("sources were tokenized with different tokenizers: "
-                         + ", ".join(f"{n}={f[:12]}" for n, f in tokenizers.items())
-                         + "; re-run tokenization (python -m curation.run RECIPE --force tokenize)")
-    if missing:
-        raise MixerError(f"no sequence counts for {', '.join(missing)}: no meta.json under {tokens_dir}; tokenize "
-                         f"first (python -m curation.run RECIPE) or plan what-if with --counts "
-                         + ",".join(f"{n}=N" for n in missing))
-    if not infos:
-        raise MixerError("the mixture refers to no source with sequences")
-    return infos, groups
-
-
-def _seq_len(recipe: Recipe, section: MixtureSection, infos: list[SourceInfo]) -> int | None:
-    from_shards = {i.seq_len for i in infos if i.seq_len is not None}
-    if len(from_shards) > 1:
-        raise MixerError("sources were packed with different seq_len: "
-                         + ", ".join(f"{i.name}={i.seq_len}" for i in infos if i.seq_len))
-    if from_shards:
-        seq_len = from_shards.pop()
-        if section.seq_len is not None and section.seq_len != seq_len:
-            raise MixerError(f"mixture.seq_len is {section.seq_len} but the shards have seq_len {seq_len}")
-        return seq_len
-    if section.seq_len is not None:
-        return section.seq_len
-    if recipe.has("tokenize"):
-        return recipe.section("tokenize", TokenizeSection).seq_len
-    return None
-
-
-def fingerprint(settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def build_plan(
-    section: MixtureSection, infos: list[SourceInfo], groups: dict[str, list[str]], *, seed: int,
-    seq_len: int | None, schedule=None,
-) -> Plan:
-    """Evaluate the schedule at every step, cap epochs if asked, and allocate exact integer counts."""
-    schedule = schedule or section.schedule
-    names = [i.name for i in infos]
-    n_sequences = np.array([i.n_sequences for i in infos], dtype=np.int64)
-    ctx = Context(names, n_sequences, groups, section.global_batch, seq_len, section.normalize)
-    batch = section.global_batch
-    total_samples = ctx.samples(section.total)
-    if not math.isfinite(total_samples):
-        raise MixerError(f"mixture.total {section.total} is not a finite amount")
-    num_steps = max(1, math.ceil(total_samples / batch - 1e-9))
-    table_bytes = num_steps * len(names) * 8
-    if table_bytes > MAX_TABLE_BYTES:
-        raise MixerError(
-            f"mixture.total {section.total} is {num_steps:,} steps of {batch} sequences: the per-step table "
-            f"({num_steps:,} steps x {len(names)} sources x 8 bytes = {table_bytes / 1024**3:,.1f} GiB) is over "
-            f"the planner's limit of {MAX_TABLE_BYTES / 1024**3:g} GiB; lower total or raise global_batch")
-    progress = np.arange(num_steps, dtype=np.float64) * batch
-    proportions = schedule.proportions(progress, ctx, ("schedule",))
-    if isinstance(section.max_epochs, dict):
-        for key in section.max_epochs:
-            if key != "default" and key not in names:
-                raise MixtureError(("max_epochs", key), f"'{key}' is not a planned source ({', '.join(names)})")
-    limits = np.array([section.epochs_limit(n) for n in names])
-    budgets = np.floor(limits * n_sequences)
-    notes = list(ctx.notes)
-    if section.on_exhausted == "renormalize":
-        proportions, capped = cap_epochs(proportions, batch, budgets, names)
-        notes.extend(capped)
-    counts = allocate(proportions, batch)
-    drawn = counts.sum(axis=0, dtype=np.int64)
-    over = np.flatnonzero(drawn > budgets)
-    if len(over):
-        cumulative = np.cumsum(counts[:, over], axis=0, dtype=np.int64)
-        lines = []
-        for j, s in enumerate(over):
-            step = int(np.argmax(cumulative[:, j] > budgets[s]))
-            lines.append(
-                f"source '{names[s]}' runs out at step {step}: the schedule draws {drawn[s]:,} samples from it "
-                f"({drawn[s] / max(n_sequences[s], 1):.2f} epochs of {n_sequences[s]:,} sequences) but max_epochs "
-                f"{limits[s]:g} allows {int(budgets[s]):,}; over by {int(drawn[s] - budgets[s]):,} samples"
-            )
-        raise MixerError("\n  ".join(lines) + "\n  raise mixture.max_epochs, lower the share of the source, or set "
-                         "mixture.on_exhausted: renormalize")
-    phase_rows = [
-        {"phase": name, "end_step": int(min(num_steps, math.ceil(end / batch - 1e-9))) if np.isfinite(end) else num_steps}
-        for name, end in schedule.phases(ctx)
-    ]
-    summary = [
-        {"source": info.name, "kind": info.kind, "n_sequences": info.n_sequences, "samples": int(drawn[s]),
-         "share": float(drawn[s] / (num_steps * batch)),
-         "tokens": int(drawn[s]) * seq_len if seq_len else None,
-         "epochs": float(drawn[s] / info.n_sequences) if info.n_sequences else 0.0, "max_epochs": float(limits[s])}
-        for s, info in enumerate(infos)
-    ]
-    mixture_settings = section.model_dump(mode="json")
-    mixture_settings["schedule"] = schedule.model_dump(mode="json")
-    sources = [
-        {"name": i.name, "kind": i.kind, "language": i.language, "n_sequences": i.n_sequences, "seq_len": i.seq_len,
-         "n_tokens": i.n_tokens, "shard_fingerprint": i.shard_fingerprint} for i in infos
-    ]
-    inputs = {"algorithm_version": ALGORITHM_VERSION, "mixture": mixture_settings, "groups": groups,
-              "sources": sources, "seed": seed, "seq_len": seq_len}
-    plan = {
-        "format_version": FORMAT_VERSION,
-        "algorithm_version": ALGORITHM_VERSION,
-        "fingerprint": fingerprint(inputs),
-        "seed": seed,
-        "global_batch": batch,
-        "num_steps": num_steps,
-        "seq_len": seq_len,
-        "sources": sources,
-        "groups": groups,
-        "mixture": mixture_settings,
-        "phases": phase_rows,
-        "notes": notes,
-        "summary": summary,
-    }
-    return Plan(plan=plan, counts=counts, proportions=proportions, notes=notes)
-
-
-def plan_from_recipe(
-    recipe: Recipe, *, schedule_name: str | None = None, counts: dict[str, int] | None = None,
-    tokens_dir: Path | None = None,
-) -> Plan:
-    """Validate the recipe's mixture section, find the source sizes and build the plan."""
-    if not recipe.has("mixture"):
-        raise RecipeError(["mixture: the recipe has no mixture section (see docs/mixer.md)"], recipe.path)
-    section = recipe.section("mixture", MixtureSection)
-    schedule = section.schedule.override(schedule_name) if schedule_name else section.schedule
-    tokens_dir = tokens_dir or recipe.workdir / "tokens"
     try:
-        infos, groups = gather_sources(recipe, section, counts or {}, tokens_dir, schedule)
-        seq_len = _seq_len(recipe, section, infos)
-        seed = section.seed if section.seed is not None else recipe.seed
-        return build_plan(section, infos, groups, seed=seed, seq_len=seq_len, schedule=schedule)
-    except MixtureError as err:
-        loc = ("mixture", *err.loc)
-        raise RecipeError([recipe._where(loc) + f"{format_loc(loc)}: {err.message}"], recipe.path) from None
+        return getattr(planning, name)
+    except AttributeError:
+        raise AttributeError(f"module 'mixer.plan' has no attribute {name!r}") from None
 
 
-def write_manifest(result: Plan, out: Path) -> Path:
-    """Write counts.parquet, schedule.png and then plan.json, which records the sha256 of each (and of its own
-    content) for `Manifest.open` to verify, into `out` (atomically: via `out.tmp`)."""
-    out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    frame = pl.DataFrame({name: result.counts[:, s] for s, name in enumerate(result.sources)},
-                         schema={name: pl.Int32 for name in result.sources})
-    frame.write_parquet(tmp / COUNTS, compression="zstd", statistics=False)
-    plot_schedule(result, tmp / SCHEDULE_PNG)
-    plan = {**result.plan, "sha256": manifest_hashes(tmp, result.plan)}
-    (tmp / PLAN).write_text(json.dumps(plan, indent=2, sort_keys=True) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
-
-
-def plot_schedule(result: Plan, path: Path, max_points: int = 2000) -> None:
-    """Stacked target proportions over training, and cumulative samples per source."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = len(result.counts)
-    at = np.unique(np.linspace(0, steps - 1, min(steps, max_points)).astype(np.int64))
-    cumulative = np.cumsum(result.counts, axis=0, dtype=np.int64)[at]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
-    top.stackplot(at, result.proportions[at].T, labels=result.sources, step="post")
-    top.set_ylabel("target proportion")
-    top.set_ylim(0, 1)
-    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    for s, name in enumerate(result.sources):
-        bottom.plot(at, cumulative[:, s], label=name)
-    bottom.set_ylabel("cumulative samples")
-    bottom.set_xlabel("optimizer step")
-    for phase in result.plan["phases"][:-1]:
-        for ax in (top, bottom):
-            ax.axvline(phase["end_step"], color="grey", linestyle=":", linewidth=1)
-    top.set_title(f"schedule {result.plan['mixture']['schedule']['kind']}: {steps} steps x "
-                  f"{result.plan['global_batch']} sequences")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
-
-
-def format_summary(plan: dict) -> str:
-    """The summary table printed at the end of every plan."""
-    frame = summary_frame(plan)
-    lines = [f"manifest {plan['fingerprint'][:16]}: {plan['num_steps']:,} steps x {plan['global_batch']} sequences "
-             f"= {plan['num_steps'] * plan['global_batch']:,} samples"
-             + (f" x {plan['seq_len']} tokens" if plan["seq_len"] else "")]
-    header = f"{'source':<20} {'kind':<9} {'sequences':>13} {'samples':>14} {'share':>7} {'tokens':>16} {'epochs':>7} {'max':>5}"
-    lines += [header, "-" * len(header)]
-    for row in frame.iter_rows(named=True):
-        tokens = f"{row['tokens']:,}" if row["tokens"] is not None else "?"
-        lines.append(f"{row['source']:<20} {row['kind'] or '?':<9} {row['n_sequences']:>13,} {row['samples']:>14,} "
-                     f"{row['share']:>7.1%} {tokens:>16} {row['epochs']:>7.2f} {row['max_epochs']:>5g}")
-    lines.append("phases: " + "; ".join(f"{p['phase']} ends at step {p['end_step']:,}" for p in plan["phases"]))
-    lines += [f"note: {note}" for note in plan["notes"]]
-    return "\n".join(lines)
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    add_common(parser, recipe="demo", output="manifest folder to write (default: WORKDIR/manifest)", fresh=None,
+               dry_run="plan and print the summary, write nothing")
+    parser.add_argument("--schedule", help="replace the recipe's curve, keeping its mixtures (e.g. cosine, constant)")
+    parser.add_argument("--counts", help="what-if sizes instead of meta.json: en_web=2000000,zh_web=1.5M")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mixer.plan", description=__doc__.split("\n\n")[0])
-    parser.add_argument("recipe", nargs="?", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/demo.yaml)")
-    parser.add_argument("--schedule", help="replace the recipe's curve, keeping its mixtures (e.g. cosine, constant)")
-    parser.add_argument("--counts", help="what-if sizes instead of meta.json: en_web=2000000,zh_web=1.5M")
-    parser.add_argument("--out", type=Path, help="output folder (default: WORKDIR/manifest)")
-    parser.add_argument("--dry-run", action="store_true", help="print the summary, write nothing")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
+    return run_main(lambda: plan_command(args), prog=PROG, user_errors=(PlanError,),
+                    interrupted="while planning (nothing was written: a manifest is replaced only when complete)")
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    from common.recipe import Recipe, RecipeError
+    from common.tokens import ShardError
+    from mixer.manifest import ManifestError
+    from mixer.planning import format_summary, parse_counts, plan_from_recipe, write_manifest
+    from mixer.units import MixerError
+
+    level = verbosity(args)
     try:
         recipe = Recipe.load(args.recipe)
+        if args.workdir:
+            recipe.data["workdir"] = str(Path(args.workdir).expanduser().resolve())
         counts = parse_counts(args.counts) if args.counts else None
         result = plan_from_recipe(recipe, schedule_name=args.schedule, counts=counts)
+        out = None
         if not args.dry_run:
-            out = write_manifest(result, args.out or recipe.workdir / "manifest")
-    except (RecipeError, MixerError, ShardError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(format_summary(result.plan))
-    print("dry run: nothing written" if args.dry_run else f"wrote {out}")
+            out = write_manifest(result, Path(args.output).expanduser() if args.output else recipe.workdir / "manifest")
+    except (RecipeError, MixerError, ShardError, ManifestError) as err:
+        raise PlanError(str(err)) from None
+    if level >= 1:  # -v: where each size came from
+        tokens = recipe.workdir / "tokens"
+        for source in result.plan["sources"]:
+            where = (f"{tokens / source['name'] / 'meta.json'} (shard {source['shard_fingerprint'][:16]})"
+                     if source["shard_fingerprint"] else "--counts")
+            print(f"{source['name']}: {source['n_sequences']:,} sequences, from {where}")
+    if level >= 0:
+        print(format_summary(result.plan))
+    print("dry run: nothing written" if out is None else f"wrote {out}")
     return 0
 
 

@@ -3,7 +3,8 @@
     python -m realtext.build [--out DIR]      (default work/realtext)
 
 Writes zh_docs.jsonl, en_docs.jsonl (id, text, origin, kind), pairs.jsonl (id, zh, en, origin,
-kind), instruct.jsonl (id, messages, language, origin, kind) and build.json (package versions and
+kind), instruct.jsonl (id, messages, language, origin, kind; also split by language into instruct_zh.jsonl
+and instruct_en.jsonl) and build.json (package versions and
 counts). Same ids and text on every run for the same package versions: pages are read in sorted
 order and every corruption is seeded by the item id.
 """
@@ -536,6 +537,8 @@ def build(out: Path) -> dict[str, list[dict]]:
     out.mkdir(parents=True, exist_ok=True)
     for name, items in sets.items():
         _write(out / f"{name}.jsonl", items)
+    for language in ("zh", "en"):  # the reproductions' Chinese and English instruction sources (recipes/repro_real.yaml)
+        _write(out / f"instruct_{language}.jsonl", [item for item in sets["instruct"] if item["language"] == language])
     manifest = {
         "packages": package_versions(),
         "counts": {name: _counts(items) for name, items in sets.items()},

@@ -17,7 +17,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "curation": ("curation", "common"),
     "mixer": ("mixer", "common"),
     "train": ("train", "common", "mixer.manifest"),
-    "merge": ("merge", "common.recipe", "common.device", "common.tokenizer"),
+    "merge": ("merge", "common.recipe", "common.device", "common.tokenizer", "common.cli"),
     "evaluation": ("evaluation", "common"),
     # the demo runs the stage commands and checks their sections up front; the trainer runs as a subprocess
     "demo": ("demo", "common", "curation", "mixer", "merge", "evaluation"),

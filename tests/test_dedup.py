@@ -152,7 +152,8 @@ def test_near_duplicates_across_sources_name_the_first_source(tmp_path):
     originals = [d for d in docs if d["id"] not in labels]
     dups = [d for d in docs if d["id"] in labels]
     ctx, out = run_dedup(tmp_path, {"first": originals, "second": dups}, {"first": "zh", "second": "zh"})
-    assert read_ids(out["first"]) == [d["id"] for d in originals] and read_ids(out["second"]) == []
+    assert read_ids(out["first"]) == [d["id"] for d in originals] and read_ids(ctx.stage_dir("dedup", "second")) == []
+    assert "second" not in out and "near_dedup/near_duplicate" in ctx.empty["second"]  # the later stages skip it
     removed = {e["id"]: e["metadata"] for e in read_excluded(ctx.excluded_dir("second", "near_dedup"))}
     assert {k: m["duplicate_of"] for k, m in removed.items()} == labels
     assert all(m["similarity"] >= 0.6 for m in removed.values())

@@ -197,3 +197,43 @@ def test_a_reader_cannot_deliver_impossible_questions(tmp_path, options, answer,
     settings = BenchmarkSection.model_validate({"name": "b", "format": "choices_jsonl", "path": str(root), "shots": 0})
     with pytest.raises(BenchmarkError, match=rf"s.jsonl:1: {message}"):
         load_benchmark(settings)
+
+
+def test_cloze_items_are_scored_by_the_whole_sentences_likelihood(tmp_path):
+    items = [{"id": "a", "sentence": "我们____软件包。", "options": ["安装", "删除", "天气", "红色"], "answer": 0},
+             {"id": "b", "sentence": "____是自由的操作系统", "options": ["系统", "他们"], "answer": 1}]
+    (tmp_path / "cloze" / "test").mkdir(parents=True)
+    (tmp_path / "cloze" / "test" / "zh.jsonl").write_text(
+        "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8")
+    settings = BenchmarkSection.model_validate({"name": "c", "format": "cloze", "path": str(tmp_path / "cloze")})
+    (subject,) = load_benchmark(settings)
+    text = "".join(i["sentence"] + "".join(i["options"]) for i in items)
+    lm = load_model(save_model(tmp_path / "m", text, seed=3))
+    result = evaluate_benchmark(lm, settings, [subject], batch_tokens=600)[subject.name]
+    for item, prediction in zip(items, result.predictions, strict=True):
+        expected = []
+        for option in item["options"]:  # log p(whole sentence | BOS), computed directly
+            ids = [lm.tokenizer.bos_token_id, *lm.tokenizer(item["sentence"].replace("____", option),
+                                                           add_special_tokens=False)["input_ids"]]
+            with torch.no_grad():
+                logprobs = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0].double(), -1)
+            expected.append(sum(float(logprobs[t - 1, ids[t]]) for t in range(1, len(ids))))
+        got = list(prediction["logprobs"].values())
+        # the options' shared start is context, so scores differ from log p(sentence) by one constant
+        assert [g - got[0] for g in got] == pytest.approx([e - expected[0] for e in expected], abs=1e-4)
+        assert prediction["predicted"] == "ABCD"[max(range(len(expected)), key=expected.__getitem__)]
+        assert prediction["answer"] == "ABCD"[item["answer"]]
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ({"sentence": "no blank", "options": ["a", "b"], "answer": 0}, "exactly one ____"),
+    ({"sentence": "x ____", "options": ["a", "a"], "answer": 0}, "distinct"),
+    ({"sentence": "x ____", "options": ["a", "b"], "answer": 2}, "index into options"),
+])
+def test_a_malformed_cloze_line_names_its_file_and_line(tmp_path, line, message):
+    (tmp_path / "test").mkdir()
+    good = {"sentence": "x ____", "options": ["a", "b"], "answer": 1}
+    (tmp_path / "test" / "s.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(line) + "\n")
+    settings = BenchmarkSection.model_validate({"name": "c", "format": "cloze", "path": str(tmp_path)})
+    with pytest.raises(BenchmarkError, match=rf"s\.jsonl:2: .*{message}"):
+        load_benchmark(settings)

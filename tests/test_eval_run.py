@@ -78,8 +78,8 @@ def test_two_models_side_by_side(tmp_path, models, capsys):
             "x_test.csv:2: 5 fields, expected 6",
         ),
         pytest.param(
-            "  device: cuda\n  perplexity: {enabled: false}\n",
-            None,
+            "  device: cuda\n",
+            "heldout",
             "evaluation.device is cuda but no CUDA device is available",
             marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
         ),
@@ -106,8 +106,7 @@ def test_missing_model_folder_and_tokenizer_mismatch(tmp_path, models, capsys):
     small = save_model(tmp_path / "small", "")
     (small / "tokenizer.json").unlink()
     (small / "tokenizer_config.json").unlink()
-    recipe.write_text(
-        f"workdir: work\ntokenizer: {{path: {models[0]}}}\nevaluation: {{perplexity: {{enabled: false}}}}\n"
-    )
+    write_heldout(tmp_path / "work" / "heldout")
+    recipe.write_text(f"workdir: work\ntokenizer: {{path: {models[0]}}}\n")
     assert main([str(recipe), "--model", str(small)]) == 2
     assert "embedding has" in capsys.readouterr().err

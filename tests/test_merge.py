@@ -270,12 +270,32 @@ def _dare(p, name, base, models, weights, seed):
     return p["lambda"] * merged
 
 
+def _dare_ties(p, name, base, models, weights, seed):
+    # DARE's drop and 1/density rescale, then TIES's election (summed weighted mass, +1 on a tie) and the
+    # sum of the agreeing weighted entries (divided by their weights' sum only with normalize)
+    kept = []
+    for index, (w, model) in enumerate(zip(weights, models, strict=True)):
+        digest = hashlib.blake2b(f"{seed}/{name}/{index}".encode(), digest_size=8).digest()
+        generator = torch.Generator().manual_seed(int.from_bytes(digest, "little") & ((1 << 63) - 1))
+        mask = torch.rand(base.shape, generator=generator) < p["density"]
+        kept.append(w * ((model - base) * mask / p["density"]).double())
+    kept = torch.stack(kept)
+    elected = torch.where(kept.sum(0) >= 0, 1.0, -1.0).double()
+    agreeing = torch.sign(kept) == elected
+    merged = (kept * agreeing).sum(0)
+    if p.get("normalize"):
+        divisor = (torch.tensor(weights, dtype=torch.float64).view(-1, *[1] * base.dim()) * agreeing).sum(0)
+        merged = merged / torch.where(divisor == 0, 1.0, divisor)
+    return p["lambda"] * merged
+
+
 FORMULAS = {
     "linear": ({"normalize": True}, _linear),
     "task_arithmetic": ({"lambda": 0.8, "normalize": True}, _task_arithmetic),
     "ties": ({"density": 0.3, "lambda": 0.9}, _ties),
     "ties_sv": ({"density": 0.3, "lambda": 0.9, "slack": 0.7}, _ties),
     "dare": ({"density": 0.4, "lambda": 1.2}, _dare),
+    "dare_ties": ({"density": 0.4, "lambda": 1.2, "normalize": True}, _dare_ties),
 }
 
 
@@ -465,7 +485,7 @@ def test_cli_reports_recipe_errors_with_exit_code_2(demo, tmp_path, capsys):
     assert main([str(recipe)]) == 0
     assert (tmp_path / "w" / "merged" / "merge_report.json").is_file()
     assert main([str(recipe)]) == 2
-    assert "exists; remove it or set merge.overwrite: true" in capsys.readouterr().err
+    assert "exists; pass --fresh (or set merge.overwrite: true) to replace it" in capsys.readouterr().err
 
 
 def test_hub_names_and_devices_fail_clearly_when_unavailable(demo, tmp_path):

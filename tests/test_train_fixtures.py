@@ -73,3 +73,19 @@ def tiny_recipe(root: Path, **train) -> Recipe:
     settings = {"checkpoint_every": 5, "keep_last": 2, "lr": 3e-3, "warmup_steps": 2, "prefetch": False, **train}
     return Recipe.from_dict({"workdir": str(root / "work"), "seed": 7, "model": {"config": dict(TINY_LLAMA)},
                              "train": settings}, root=root)
+
+
+def char_tokenizer(folder: Path, tokens: list[str], *, max_length: int | None = None):
+    """A Hugging Face fast tokenizer with ids 0-2 = <unk>, <s>, </s> and then `tokens` in order, one token
+    per character (so any id can be given any string: two tokenizers that disagree are easy to make)."""
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {t: i for i, t in enumerate(["<unk>", "<s>", "</s>", *tokens])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex("."), "isolated")
+    kwargs = {"model_max_length": max_length} if max_length else {}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>",
+                                        eos_token="</s>", **kwargs)
+    tokenizer.save_pretrained(folder)
+    return tokenizer

@@ -127,6 +127,25 @@ def test_new_vocabulary_rows_are_the_mean_of_their_base_sub_tokens():
     torch.testing.assert_close(emb[:50], before_in)
 
 
+@pytest.mark.parametrize("new_rows", ["random", "global_mean"])
+def test_new_rows_random_or_global_mean(new_rows):
+    torch.manual_seed(0)
+    config = AutoConfig.for_model(**{**TINY_LLAMA, "vocab_size": 50, "initializer_range": 0.5})
+    model = AutoModelForCausalLM.from_config(config)
+    before_in = model.get_input_embeddings().weight.detach().clone()
+    extension = {"base_vocab_size": 50, "added": [{"token": "鱼", "id": 50 + i, "base_ids": [3, 4]} for i in range(400)]}
+    assert resize_embeddings(model, 450, extension, new_rows) == 400
+    emb, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
+    torch.testing.assert_close(emb[:50], before_in)
+    for weight in (emb, head):
+        new = weight[50:].detach()
+        if new_rows == "random":  # the model's own init scale, not its sub-tokens
+            assert abs(new.std().item() - 0.5) < 0.02 and abs(new.mean().item()) < 0.02
+            assert not torch.allclose(new[0], before_in[[3, 4]].mean(0))
+        else:
+            torch.testing.assert_close(new, weight[:50].detach().mean(0).expand_as(new))
+
+
 def test_bad_base_ids_are_refused():
     model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**{**TINY_LLAMA, "vocab_size": 50}))
     with pytest.raises(TrainError, match="base_ids"):

@@ -20,6 +20,9 @@ class ModelSection(Section):
     config: dict[str, Any] | None = None  # e.g. {model_type: llama, hidden_size: 64, ...}; vocab_size comes from the shards
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention"] = "auto"
     trust_remote_code: bool = False
+    # rows of tokens the extended tokenizer adds: the mean of each token's base sub-token rows (ChatFlow),
+    # normal(0, the config's initializer_range) ("random"), or the mean of all base rows ("global_mean")
+    new_rows: Literal["mean_subtokens", "random", "global_mean"] = "mean_subtokens"
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelSection:
@@ -58,3 +61,7 @@ class TrainSection(Section):
     log_samples: bool = False  # write train_logs/samples-rank-R.jsonl: every manifest row each rank used
     peak_flops: float | None = Field(None, gt=0)  # per device, for MFU; default: known GPUs' dense bf16 peak
     prefetch: bool = True  # build the next step's batches in a background thread
+    eval_every: int | None = Field(None, ge=1)  # held-out bits per character every N steps (and after the last); off by default
+    eval_max_documents: int = Field(64, ge=1)  # per source, the first N held-out documents
+    eval_max_tokens: int = Field(32_768, ge=1)  # per source, at most this many tokens scored
+    eval_batch_size: int = Field(8, ge=1)  # sequences per forward pass during evaluation

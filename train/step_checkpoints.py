@@ -52,6 +52,19 @@ def remove_unfinished(checkpoints_dir: Path) -> list[Path]:
     return removed
 
 
+def remove_all(checkpoints_dir: Path) -> list[Path]:
+    """Delete every `step-N/` (a fresh start: `--fresh`, or `train.resume: never`), with a note."""
+    removed = [path for _, path in complete_checkpoints(checkpoints_dir)]
+    if checkpoints_dir.is_dir():
+        removed += [p for p in checkpoints_dir.iterdir() if STEP_DIR.match(p.name) and p not in removed]
+    for path in sorted(removed):
+        shutil.rmtree(path)
+    if removed:
+        print(f"starting from step 0: removed {len(removed)} checkpoint(s) of the previous run from {checkpoints_dir}",
+              flush=True)
+    return removed
+
+
 def save(accelerator: Accelerator, checkpoints_dir: Path, step: int, state: dict, keep_last: int) -> Path:
     """Save after `step` optimizer steps; every process must call this."""
     final = checkpoints_dir / f"step-{step}"

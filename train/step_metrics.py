@@ -46,8 +46,10 @@ def flops_per_token(model: torch.nn.Module, seq_len: int) -> float:
 class MetricsLogger:
     """Writes each step's numbers to TensorBoard, `metrics.jsonl` and the console (main process only)."""
 
-    def __init__(self, log_dir: Path, *, enabled: bool, total_steps: int, resume_step: int = 0):
-        self.enabled, self.total_steps, self.log_dir = enabled, total_steps, Path(log_dir)
+    def __init__(self, log_dir: Path, *, enabled: bool, total_steps: int, resume_step: int = 0, title: str = "",
+                 console: bool = True):
+        self.enabled, self.total_steps, self.log_dir, self.title = enabled, total_steps, Path(log_dir), title
+        self.console = console
         self.writer = None
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
@@ -71,13 +73,31 @@ class MetricsLogger:
                 self.writer.add_scalar(key if "/" in key else f"train/{key}", value, step)
         self.jsonl.write(json.dumps(record) + "\n")
         self.jsonl.flush()
+        if not self.console:
+            return
         mfu = f" mfu {record['mfu']:.1%}" if record.get("mfu") is not None else ""
         per_source = " ".join(f"{s} {v:.3f}" for s, v in record["loss_per_source"].items())
+        # `step` is the manifest's step number (from 0), as in metrics.jsonl; [n/total] counts steps done.
         print(
-            f"step {step + 1}/{self.total_steps} loss {record['loss']:.4f} [{per_source}] lr {record['lr']:.2e} "
+            f"step {step} [{step + 1}/{self.total_steps}] loss {record['loss']:.4f} [{per_source}] lr {record['lr']:.2e} "
             f"{record['tokens_per_s']:,.0f} tok/s{mfu} data-wait {record['data_wait_frac']:.1%}",
             flush=True,
         )
+
+    def log_eval(self, step: int, result: dict) -> None:
+        """Held-out bits per character after `step` (train.eval_every): a metrics.jsonl record
+        `{"step": s, "eval": {"bits_per_char": {source: bpc}, ...}}`, TensorBoard `eval/bpc/<source>`, one line."""
+        if not self.enabled or not result:
+            return
+        for source, bpc in result["bits_per_char"].items():
+            self.writer.add_scalar(f"eval/bpc/{source}", bpc, step)
+        self.jsonl.write(json.dumps({"step": step, "eval": result}) + "\n")
+        self.jsonl.flush()
+        if not self.console:
+            return
+        values = " ".join(f"{s} {v:.3f}" for s, v in result["bits_per_char"].items())
+        print(f"step {step} held-out bits/char [{values}] ({result['tokens']:,} tokens, {result['seconds']:.1f}s)",
+              flush=True)
 
     def close(self) -> Path | None:
         """Flush files and draw `loss_per_source.png`; returns its path."""
@@ -85,29 +105,61 @@ class MetricsLogger:
             return None
         self.writer.close()
         self.jsonl.close()
-        return plot_loss_per_source(self.log_dir / "metrics.jsonl", self.log_dir / "loss_per_source.png")
+        return plot_loss_per_source(self.log_dir / "metrics.jsonl", self.log_dir / "loss_per_source.png",
+                                    title=self.title)
 
 
-def plot_loss_per_source(metrics_path: Path, out: Path) -> Path:
-    """Loss per source and overall against the step, from metrics.jsonl."""
+def smooth(values: list[float], weight: float) -> list[float]:
+    """TensorBoard's debiased exponential moving average (weight 0: the values themselves)."""
+    out, last, norm = [], 0.0, 0.0
+    for v in values:
+        last = weight * last + (1 - weight) * v
+        norm = weight * norm + (1 - weight)
+        out.append(last / norm)
+    return out
+
+
+def smoothing_weight(n_points: int) -> float:
+    """An EMA weight that averages over about 10% of the run (at least 1 point, at most 0.98)."""
+    span = max(1.0, n_points / 10)
+    return min(0.98, 1 - 2 / (span + 1)) if span > 1 else 0.0
+
+
+def plot_loss_per_source(metrics_path: Path, out: Path, *, title: str = "") -> Path:
+    """Training loss, overall and per source, against the step, from metrics.jsonl: each curve smoothed
+    (exponential moving average, as TensorBoard's) over the raw values drawn faint behind it; the title
+    names the run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = read_step_log(metrics_path)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.plot([r["step"] + 1 for r in records], [r["loss"] for r in records], color="black", lw=1.5, label="all")
-    sources = sorted({s for r in records for s in r["loss_per_source"]})
-    for source in sources:
-        points = [(r["step"] + 1, r["loss_per_source"][source]) for r in records if source in r["loss_per_source"]]
-        ax.plot(*zip(*points, strict=True), lw=1, label=source)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("training loss (nats/token)")
-    ax.legend()
+    records = [r for r in read_step_log(metrics_path) if "loss" in r]
+    fig, ax = plt.subplots(figsize=(9, 5))
+    sources = sorted({s for r in records for s in r.get("loss_per_source", {})})
+    curves = [("all sources", "black", [(r["step"], r["loss"]) for r in records])]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, source in enumerate(sources):
+        curves.append((source, colours[i % len(colours)],
+                       [(r["step"], r["loss_per_source"][source]) for r in records if source in r["loss_per_source"]]))
+    weight = smoothing_weight(len(records))
+    for label, colour, points in curves:
+        if not points:
+            continue
+        steps, values = zip(*points, strict=True)
+        ax.plot(steps, values, color=colour, lw=0.8, alpha=0.25)
+        ax.plot(steps, smooth(list(values), weight), color=colour, lw=1.8 if label == "all sources" else 1.3,
+                label=label)
+    ax.set_xlabel("step (manifest step, from 0)")
+    ax.set_ylabel("training loss (nats per token)")
+    smoothing = f"EMA {weight:.2f}" if weight else "no smoothing"
+    ax.set_title(f"{title or Path(metrics_path).parent.parent.name}: training loss per source\n"
+                 f"({smoothing}; raw values faint)", fontsize=10)
+    if records:
+        ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    fig.savefig(out, dpi=120, metadata={"Title": ax.get_title().replace("\n", " ")})
     plt.close(fig)
     return out
 

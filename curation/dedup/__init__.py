@@ -146,8 +146,19 @@ def validate(ctx: StageContext) -> None:
 
 
 def enabled(ctx: StageContext) -> bool:
-    """Whether the recipe runs this stage (curation.run skips it otherwise)."""
-    return ctx.recipe.section("dedup", DedupSection).enabled
+    """Whether the recipe runs this stage (curation.run skips it otherwise), or results of an earlier run are
+    left that `run` must refuse (or, under `--force dedup`, that curation.run removes)."""
+    return ctx.recipe.section("dedup", DedupSection).enabled or ctx.ran_before(STAGE)
+
+
+def _scope(cfg: DedupSection, name: str, order: list[str], specs: dict) -> list[str]:
+    """The sources whose documents can decide what dedup removes from `name`."""
+    scope = {name}
+    if cfg.exact and cfg.exact_across_sources:
+        scope.update(order)
+    if cfg.near.enabled and cfg.near.across_sources:
+        scope.update(other for other in order if _group(specs[other]) == _group(specs[name]))
+    return [other for other in order if other in scope]
 
 
 def _group(source: Source) -> tuple[str, str]:
@@ -162,12 +173,16 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     """Deduplicate every source in `inputs`; returns the output documents folder per source."""
     cfg: DedupSection = ctx.recipe.section("dedup", DedupSection)
     if not cfg.enabled:
+        if STAGE not in ctx.force and ctx.ran_before(STAGE):
+            ctx.refuse_leftovers(STAGE, "dedup.enabled")
         return dict(inputs)
     specs = {s.name: s for s in ctx.sources}
     order = [s.name for s in ctx.sources if s.name in inputs]
     missing = [name for name in inputs if name not in specs]
     if missing:
         raise ValueError(f"dedup: inputs for sources not in the recipe: {missing}")
+    settings = {"dedup": cfg.model_dump(mode="json", exclude={"workers"})}
+    digests = {name: ctx.record_settings(STAGE, name, settings, upstream=_scope(cfg, name, order, specs)) for name in order}
     outputs = {name: ctx.stage_dir("dedup", name) for name in order}
     scratch = ctx.workdir / "stages" / "dedup.work"
     current = dict(inputs)
@@ -202,7 +217,8 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
                 return {}
             for name in names:
                 current[name] = outputs[name]
-    return {name: current[name] for name in order}
+    ctx.upstream.update((name, (STAGE, digest)) for name, digest in digests.items())
+    return ctx.without_empty(STAGE, {name: current[name] for name in order})
 
 
 def _near_dedup(ctx: StageContext, cfg: DedupSection, group: str, names: list[str], specs, current, outputs, work: Path) -> bool:

@@ -46,8 +46,11 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
         problem = check_extension(ctx.recipe)
         if problem is not None:
             raise StageError(f"vocab: {problem}")
+    # the curated documents it counted: every source's publish record ("" = one record for all sources)
+    ctx.record_settings(STAGE, "", {}, upstream=sorted(inputs), results=written.is_file())
+    if not forced and written.is_file():
         console.print(f"[dim]        vocab: {written.parent} exists and matches the recipe, kept "
-                      "(--force vocab rebuilds it)[/dim]")
+                      "(--force vocab rebuilds it)[/dim]", soft_wrap=True)
         return inputs
     try:
         extend_vocabulary(ctx.recipe, force=True, console=console)
