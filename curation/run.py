@@ -193,7 +193,7 @@ class CurationRun:
             workers=args.workers if args.workers is not None else config.workers,
             force=set(names[names.index(args.force):]) if args.force else set(),
         )
-        if ctx.executor_kind == "slurm" and shutil.which("sbatch") is None:
+        if ctx.executor_kind == "slurm" and shutil.which("sbatch") is None and not args.dry_run:
             raise UserError(
                 f"the Slurm executor ({'--executor slurm' if args.executor else f'curation.executor in {recipe.path}'}) "
                 "submits jobs with `sbatch`, which is not on PATH: run on a Slurm login node (or load its module), "
@@ -328,6 +328,9 @@ def dry_run(ctx, modules, *, say, fresh_start: bool = False, until: str | None =
     say(f"  estimates: text MB / (MB/s per core x workers) + {STARTUP_S:g}s per pipeline (+{POOL_STARTUP_S:g}s with worker processes); MB/s per core: "
         + ", ".join(f"{k} {v:g}" for k, v in RATES.items()) + " (curation/progress.py, from BENCHMARKS.md)",
         highlight=False, soft_wrap=True)
+    if ctx.executor_kind == "slurm" and shutil.which("sbatch") is None:
+        say("  note: `sbatch` is not on PATH here: a real run with the Slurm executor stops before submitting",
+            highlight=False, soft_wrap=True)
     if fresh_start:
         there = [name + "/" for name in OUTPUTS if (work / name).exists()]
         say(f"  --fresh would first delete {', '.join(there) if there else 'nothing (no curation outputs yet)'}"

@@ -196,6 +196,16 @@ def test_help_imports_no_stage_datatrove_or_rich():
     print(f"--help took {time.perf_counter() - started:.2f}s")  # under 1 s on an idle machine (docs/errors.md)
 
 
+def test_old_and_shared_flags_parse():
+    from curation.run import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["--verbose"]).verbose == 1 and parser.parse_args(["-q"]).quiet
+    args = parser.parse_args(["r.yaml", "--force", "dedup", "--until", "publish", "--fresh", "--dry-run", "--workdir", "w"])
+    assert (args.recipe, args.force, args.until, args.fresh, args.dry_run, args.workdir) == ("r.yaml", "dedup", "publish", True, True, "w")
+    assert parser.parse_args([]).recipe.endswith("recipes/demo.yaml")
+
+
 def test_stage_names_are_the_stage_modules():
     from curation.stages import stages
 
