@@ -1,38 +1,74 @@
-"""`python -m curation.run RECIPE`: filter, deduplicate, decontaminate, publish and tokenize every source.
+"""`python -m curation.run [RECIPE]`: filter, deduplicate, decontaminate, publish and tokenize every source.
 
 Stages run in order, each reading the previous one's output (docs/formats.md). Finished datatrove
-tasks are recorded under `logs/` and skipped when the command is run again, so a killed run continues
-where it stopped. `--force STAGE` recomputes that stage and every stage after it.
+tasks are recorded under `logs/` and skipped when the command is run again, so a killed or interrupted
+run continues where it stopped. `--force STAGE` recomputes that stage and every stage after it;
+`--fresh` deletes the workdir's curation outputs first (only those: see OUTPUTS); `--dry-run` says per
+stage and source what would run, read and be written, with a time estimate, and writes nothing.
+
+One curation run per workdir at a time (`WORKDIR/.curation.lock`). While a stage runs, the status line
+shows the documents and MB done, the rate and the time left (curation/progress.py); datatrove's own
+INFO logs only with `-v`. Endings (common/cli.py): 0 done, 1 finished with documents unaccounted for,
+2 a mistake in the recipe or an input (one `error:` line), 130 interrupted (one line; a rerun resumes).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
-from types import ModuleType
 
-from rich.console import Console
+from common.cli import WorkdirLock, add_common, one_line, quiet_libraries, run_main, verbosity
 
-from common.recipe import Recipe, RecipeError
-from common.sources import load_sources
-from common.tokens import ShardError
-from curation._logging import quiet_datatrove
-from curation.config import load_curation
-from curation.readers import BadInputError
-from curation.report import build_report, print_report, write_report
-from curation.stages import StageContext, StageError, Submitted, excluded_names, stages
-
-DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "demo.yaml"
+# The stages in the order they run: their modules' STAGE (curation.stages.STAGE_MODULES; a test checks that
+# the two agree), spelled out so that `--help` imports no stage (and so no datatrove).
+STAGE_NAMES = ("filter", "dedup", "decontaminate", "publish", "vocab", "tokenize")
+# What curation writes under the workdir: what --fresh deletes, nothing else (checkpoints/, eval/, ... stay).
+OUTPUTS = ("stages", "excluded", "curated", "heldout", "tokens", "tokenizer", "logs")
+MB = 1_000_000
 
 
-def validate_recipe(ctx: StageContext) -> None:
+class UserError(Exception):
+    """A mistake in the recipe, an input or the command line: one `error:` line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m curation.run", description=__doc__.splitlines()[0])
+    add_common(
+        parser,
+        output=None,
+        fresh=f"delete the workdir's curation outputs first ({', '.join(name + '/' for name in OUTPUTS)}); "
+              "other commands' outputs stay",
+        dry_run="say per stage and source the tasks, the input files and sizes, the outputs and an estimate "
+                "of the time, without running or writing anything",
+    )
+    parser.add_argument("--executor", choices=["local", "ray", "slurm"], help="override curation.executor")
+    parser.add_argument("--workers", type=int, help="local processes (default: curation.workers)")
+    parser.add_argument("--until", choices=STAGE_NAMES, metavar="STAGE",
+                        help=f"stop after this stage ({', '.join(STAGE_NAMES)})")
+    parser.add_argument("--force", choices=STAGE_NAMES, metavar="STAGE",
+                        help="recompute this stage and all after it")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run = CurationRun(args)
+    return run_main(run.main, prog="curation.run", user_errors=(UserError,), interrupted=run.interrupted)
+
+
+def validate_recipe(ctx) -> None:
     """Before the first stage runs, so that a typo in `tokenize` is reported at once, not after hours of
     filtering: every stage's `validate(ctx)` (its recipe section, and e.g. that the evaluation files
     parse), with the recipe problems of all sections reported together."""
+    from common.recipe import RecipeError
+    from curation.stages import stages
+
     problems: list[str] = []
     for stage in stages():
         if hasattr(stage, "validate"):
@@ -44,13 +80,11 @@ def validate_recipe(ctx: StageContext) -> None:
         raise RecipeError(problems, ctx.recipe.path)
 
 
-# Logs and CI are not terminals: give the funnel table room instead of Rich's 80-column default.
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-def _clear(ctx: StageContext, stage: ModuleType) -> None:
+def _clear(ctx, stage) -> None:
     """What `--force STAGE` drops before the stage runs again: its logs (so that every task reruns), outputs
     and scratch, and the excluded/ folder of every step it has, also of steps the recipe no longer enables."""
+    from curation.stages import excluded_names
+
     name = stage.STAGE
     for folder in (ctx.workdir / "logs" / name, ctx.workdir / "stages" / f"{name}.work"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -60,85 +94,313 @@ def _clear(ctx: StageContext, stage: ModuleType) -> None:
             shutil.rmtree(ctx.excluded_dir(source.name, step), ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    modules = stages()
-    names = [stage.STAGE for stage in modules]
-    parser = argparse.ArgumentParser(prog="python -m curation.run", description=__doc__.splitlines()[0])
-    parser.add_argument("recipe", nargs="?", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/demo.yaml)")
-    parser.add_argument("--executor", choices=["local", "ray", "slurm"], help="override curation.executor")
-    parser.add_argument("--workers", type=int, help="local processes (default: curation.workers)")
-    parser.add_argument("--workdir", help="override the recipe's workdir")
-    parser.add_argument("--until", choices=names, help="stop after this stage")
-    parser.add_argument("--force", choices=names, help="recompute this stage and all after it")
-    parser.add_argument("--verbose", action="store_true", help="show datatrove's INFO logs")
-    args = parser.parse_args(argv)
+def fresh(workdir: Path) -> list[str]:
+    """Delete the curation outputs in `workdir` (OUTPUTS); returns the names deleted."""
+    gone = []
+    for name in OUTPUTS:
+        path = workdir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+            gone.append(name + "/")
+        elif path.exists():
+            path.unlink()
+            gone.append(name)
+    return gone
 
-    try:
+
+class Poller:
+    """Shows the running pipeline's progress (ctx.running) on the status line, twice a second."""
+
+    def __init__(self, ctx, status):
+        self.ctx, self.status = ctx, status
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="curation-progress", daemon=True)
+
+    def _loop(self) -> None:
+        while not self.stop.wait(0.5):
+            running = self.ctx.running
+            if running is not None:
+                with contextlib.suppress(Exception):  # a progress line is never worth a failed run
+                    self.status.update(running.line())
+
+    def __enter__(self) -> Poller:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+
+
+class CurationRun:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.level = verbosity(args)
+        self.ctx = None
+        self.stage = ""  # the stage running now, for the line when interrupted
+
+    def interrupted(self) -> str:
+        if not self.stage:
+            return "before any stage ran"
+        current = self.ctx.current if self.ctx is not None else ""
+        where = current if current.startswith(f"{self.stage} /") else self.stage
+        return f"during {where} (finished tasks are kept)"
+
+    def main(self) -> int:
+        from common.recipe import RecipeError
+        from common.tokens import ShardError
+        from curation.readers import BadInputError
+        from curation.stages import StageError
+
+        try:
+            return self._main()
+        except (RecipeError, BadInputError, StageError, ShardError) as err:
+            raise UserError(one_line(err)) from None
+
+    def _main(self) -> int:
+        args = self.args
+        from rich.console import Console
+
+        from common.recipe import Recipe
+        from common.sources import load_sources
+        from curation._logging import quiet_datatrove, quiet_workers
+        from curation.config import load_curation
+        from curation.stages import StageContext, stages
+
+        # Logs and CI are not terminals: give the funnel table room instead of Rich's 80-column default.
+        console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+        say = console.print if self.level >= 0 else (lambda *a, **k: None)
+        quiet_libraries(self.level)
+        quiet_workers()
+        if self.level < 1:
+            os.environ["CURATION_QUIET"] = "1"  # inherited by datatrove's worker processes (curation/__init__.py)
+            quiet_datatrove()
+        modules = stages()
+        names = [module.STAGE for module in modules]
+        assert tuple(names) == STAGE_NAMES, f"curation.run.STAGE_NAMES is out of date: {names}"
+
         recipe = Recipe.load(args.recipe)
         if args.workdir:
             recipe.data["workdir"] = str(Path(args.workdir).resolve())
         config = load_curation(recipe)
         sources = load_sources(recipe)
-    except RecipeError as err:
-        console.print(f"error: {err}", style="red", markup=False, soft_wrap=True)  # one line, whatever its length
-        return 2
-    if not args.verbose:
-        os.environ["CURATION_QUIET"] = "1"
-        quiet_datatrove()
-    ctx = StageContext(
-        recipe=recipe,
-        workdir=recipe.workdir,
-        sources=sources,
-        config=config,
-        executor_kind=args.executor or config.executor,
-        workers=args.workers if args.workers is not None else config.workers,
-        force=set(names[names.index(args.force) :]) if args.force else set(),
-    )
-    console.print(f"curation: recipe {recipe.path} -> {ctx.workdir} ({len(sources)} sources, {ctx.executor_kind} executor)")
-    if ctx.executor_kind == "ray":  # one Ray instance for every stage; RAY_ADDRESS selects a cluster
-        import ray
-
-        ray.init(ignore_reinit_error=True, log_to_driver=args.verbose)
-    inputs: dict[str, Path] = {}
-    started = time.time()
-    try:
+        ctx = self.ctx = StageContext(
+            recipe=recipe,
+            workdir=recipe.workdir,
+            sources=sources,
+            config=config,
+            executor_kind=args.executor or config.executor,
+            workers=args.workers if args.workers is not None else config.workers,
+            force=set(names[names.index(args.force):]) if args.force else set(),
+        )
+        if ctx.executor_kind == "slurm" and shutil.which("sbatch") is None and not args.dry_run:
+            raise UserError(
+                f"the Slurm executor ({'--executor slurm' if args.executor else f'curation.executor in {recipe.path}'}) "
+                "submits jobs with `sbatch`, which is not on PATH: run on a Slurm login node (or load its module), "
+                "or use --executor local"
+            )
         validate_recipe(ctx)
-        for module in modules:
-            stage = module.STAGE
-            if hasattr(module, "enabled") and not module.enabled(ctx):
-                console.print(f"[dim]{stage:>13}: disabled in the recipe[/dim]")
-                continue
-            if stage in ctx.force:
-                _clear(ctx, module)
-            t0 = time.time()
-            with console.status(f"{stage}: running ...") as status:
-                ctx.on_progress = lambda message, status=status: status.update(message)
-                inputs = module.run(ctx, inputs)
-            if ctx.submitted:
-                raise Submitted(
-                    f"{stage}: submitted Slurm jobs {', '.join(ctx.submitted)}. When they have finished, run the same "
-                    "command again: finished tasks are skipped and the next stage starts."
-                )
-            console.print(f"{stage:>13}: done in {time.time() - t0:.1f}s")
-            if args.until == stage:
-                break
-    except Submitted as submitted:
-        console.print(str(submitted))
+        if args.dry_run:
+            dry_run(ctx, modules, say=console.print, fresh_start=args.fresh, until=args.until)
+            return 0
+
+        with WorkdirLock(ctx.workdir, f"curation.run {recipe.path}"):
+            if args.fresh:
+                gone = fresh(ctx.workdir)
+                say(f"curation: --fresh: deleted {', '.join(gone) if gone else 'nothing (no curation outputs yet)'} "
+                    f"in {ctx.workdir}")
+            return self._stages(ctx, modules, console, say)
+
+    def _stages(self, ctx, modules, console, say) -> int:
+        from curation.progress import stage_totals
+        from curation.report import build_report, print_report, write_report
+        from curation.stages import Submitted
+
+        args = self.args
+        say(f"curation: recipe {ctx.recipe.path} -> {ctx.workdir} ({len(ctx.sources)} sources, "
+            f"{ctx.executor_kind} executor)")
+        if ctx.executor_kind == "ray":  # one Ray instance for every stage; RAY_ADDRESS selects a cluster
+            import ray
+
+            ray.init(ignore_reinit_error=True, log_to_driver=self.level >= 1)
+        started = time.time()
+        inputs: dict[str, Path] = {}
+        try:
+            for module in modules:
+                stage = self.stage = module.STAGE
+                if hasattr(module, "enabled") and not module.enabled(ctx):
+                    say(f"[dim]{stage:>13}: disabled in the recipe[/dim]")
+                    continue
+                if stage in ctx.force:
+                    _clear(ctx, module)
+                t0 = time.time()
+                ctx.running, ctx.current = None, ""
+                if self.level >= 0:
+                    with console.status(f"{stage}: running ...") as status, Poller(ctx, status):
+                        ctx.on_progress = status.update
+                        inputs = module.run(ctx, inputs)
+                else:
+                    inputs = module.run(ctx, inputs)
+                ctx.on_progress, ctx.running = None, None
+                if ctx.submitted:
+                    raise Submitted(
+                        f"{stage}: submitted Slurm jobs {', '.join(ctx.submitted)}. When they have finished, run the "
+                        "same command again: finished tasks are skipped and the next stage starts."
+                    )
+                took = time.time() - t0
+                docs, n_bytes = stage_totals(ctx.workdir, stage)
+                read = (f": {docs:,} documents, {n_bytes / MB:.1f} MB read, {n_bytes / MB / max(took, 1e-9):.2f} MB/s"
+                        if docs else "")
+                say(f"{stage:>13}: done in {took:.1f}s{read}", highlight=False, soft_wrap=True)
+                if args.until == stage:
+                    break
+            self.stage = ""
+        except Submitted as submitted:
+            console.print(str(submitted))
+            return 0
+        published = all(ctx.is_complete("publish", s.name, 1) for s in ctx.sources)
+        report = build_report(ctx, complete=published)
+        path = write_report(ctx, report)
+        if self.level >= 0:
+            print_report(report, console)
+        unbalanced = [name for name, src in report["sources"].items() if src["balanced"] is False]
+        console.print(f"report: {path} (+ {path.with_suffix('.png').name}); curated: {ctx.workdir / 'curated'}; "
+                      f"excluded: {ctx.workdir / 'excluded'}; {time.time() - started:.1f}s", highlight=False, soft_wrap=True)
+        if unbalanced:
+            console.print(f"error: documents unaccounted for in {', '.join(unbalanced)}", style="red")
+            return 1
         return 0
-    except (BadInputError, StageError, RecipeError, ShardError) as err:
-        console.print(f"error: {err}", style="red", markup=False, soft_wrap=True)  # one line, whatever its length
-        return 2
-    published = all(ctx.is_complete("publish", s.name, 1) for s in ctx.sources)
-    report = build_report(ctx, complete=published)
-    path = write_report(ctx, report)
-    print_report(report, console)
-    unbalanced = [name for name, src in report["sources"].items() if src["balanced"] is False]
-    console.print(f"report: {path} (+ {path.with_suffix('.png').name}); curated: {ctx.workdir / 'curated'}; "
-                  f"excluded: {ctx.workdir / 'excluded'}; {time.time() - started:.1f}s")
-    if unbalanced:
-        console.print(f"error: documents unaccounted for in {', '.join(unbalanced)}", style="red")
-        return 1
-    return 0
+
+
+# -- --dry-run ------------------------------------------------------------------------------------------
+
+# where each stage writes, per source (`{s}`), under the workdir; and how many datatrove pipelines it runs
+# per source (each starts its processes: see progress.STARTUP_S)
+WRITES = {"filter": "stages/filter/{s}/", "dedup": "stages/dedup/{s}/", "decontaminate": "stages/decontaminate/{s}/",
+          "publish": "curated/{s}/, heldout/{s}/", "vocab": "tokenizer/", "tokenize": "tokens/{s}/"}
+PIPELINES = {"filter": 1, "dedup": 3, "decontaminate": 1, "publish": 3, "vocab": 0, "tokenize": 0}
+
+
+def _size(n_bytes: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{int(n_bytes)} B"
+
+
+def _stage_tasks(ctx, stage: str, source) -> tuple[int, str]:
+    """(tasks, how many run at once) of `stage` for one source, as the stage will choose them."""
+    if stage == "filter":
+        files = source.input.files()
+        tasks = max(1, min(ctx.tasks_for(source), len(files))) if files else ctx.tasks_for(source)
+        workers = ctx.workers
+    elif stage in ("dedup", "decontaminate"):
+        from curation.decontam import DecontaminationSection
+        from curation.dedup import DedupSection
+
+        section = ctx.recipe.section(*(("dedup", DedupSection) if stage == "dedup"
+                                       else ("decontamination", DecontaminationSection)))
+        tasks, workers = section.tasks, section.workers or ctx.workers
+    elif stage == "publish":
+        folder = ctx.stage_dir("filter", source.name)
+        tasks, workers = max(1, len(list(folder.glob("*.parquet")))), ctx.workers
+    else:
+        return 1, "1"
+    workers = min(tasks, os.cpu_count() or 1) if workers in (-1, None) else min(workers, tasks)
+    return tasks, str(workers)
+
+
+def dry_run(ctx, modules, *, say, fresh_start: bool = False, until: str | None = None) -> None:
+    """Print what a run would do; read only (file sizes, parquet footers, completion markers)."""
+    from curation.progress import (
+        POOL_STARTUP_S,
+        RATES,
+        STARTUP_S,
+        estimate_seconds,
+        format_seconds,
+        text_bytes,
+    )
+    from curation.stages import excluded_names
+
+    work = ctx.workdir
+    say(f"curation.run --dry-run: recipe {ctx.recipe.path} -> {work} ({len(ctx.sources)} sources, "
+        f"{ctx.executor_kind} executor); nothing is run or written", highlight=False, soft_wrap=True)
+    say(f"  estimates: text MB / (MB/s per core x workers) + {STARTUP_S:g}s per pipeline (+{POOL_STARTUP_S:g}s with worker processes); MB/s per core: "
+        + ", ".join(f"{k} {v:g}" for k, v in RATES.items()) + " (curation/progress.py, from BENCHMARKS.md)",
+        highlight=False, soft_wrap=True)
+    if ctx.executor_kind == "slurm" and shutil.which("sbatch") is None:
+        say("  note: `sbatch` is not on PATH here: a real run with the Slurm executor stops before submitting",
+            highlight=False, soft_wrap=True)
+    if fresh_start:
+        there = [name + "/" for name in OUTPUTS if (work / name).exists()]
+        say(f"  --fresh would first delete {', '.join(there) if there else 'nothing (no curation outputs yet)'}"
+            f" in {work}", highlight=False, soft_wrap=True)
+    # text bytes of each source's raw input: later stages read at most that much
+    raw: dict[str, tuple[list[Path], int]] = {}
+    for source in ctx.sources:
+        files = source.input.files()
+        if source.input.format == "hf_disk" and source.input.path is not None:
+            files = sorted(p for p in Path(source.input.path).rglob("*.arrow") if p.is_file())
+        raw[source.name] = (files, sum(text_bytes(f) for f in files))
+    total = 0.0
+    for module in modules:
+        stage = module.STAGE
+        if hasattr(module, "enabled") and not module.enabled(ctx):
+            say(f"{stage}: disabled in the recipe", highlight=False, soft_wrap=True)
+            if until == stage:
+                break
+            continue
+        forced = stage in ctx.force or fresh_start
+        excluded = [f"excluded/{{s}}/{name}/" for name in excluded_names(module)]
+        say(f"{stage}: writes {', '.join([WRITES[stage], *excluded])}" + (" (--force: recomputed)" if stage in ctx.force else ""),
+            highlight=False, soft_wrap=True)
+        if stage == "vocab":
+            done = (work / "tokenizer" / "vocab_extension.json").is_file() and not forced
+            n_bytes = sum(b for _, b in raw.values())
+            seconds = 0.0 if done else estimate_seconds(stage, n_bytes, 0, 1)
+            say(f"  all sources: reads curated/*/ (at most ~{_size(n_bytes)} of text) -> tokenizer/; "
+                + ("built in an earlier run, kept" if done else f"about {format_seconds(seconds)}"), highlight=False, soft_wrap=True)
+            total += seconds
+        else:
+            for source in ctx.sources:
+                files, n_bytes = raw[source.name]
+                if stage == "filter":
+                    sizes = sum(f.stat().st_size for f in files)
+                    shown = ", ".join(_display(f, ctx.recipe.root) for f in files[:3]) + (
+                        f" and {len(files) - 3} more" if len(files) > 3 else "")
+                    reads = (f"{shown or source.input.hub or source.input.path} ({len(files)} file(s), {_size(sizes)}, "
+                             f"~{_size(n_bytes)} of text)")
+                else:
+                    reads = f"the output of the stage before (at most ~{_size(n_bytes)} of text)"
+                tasks, workers = _stage_tasks(ctx, stage, source)
+                out = WRITES[stage].format(s=source.name)
+                done = _finished(ctx, stage, source.name) and not forced
+                seconds = 0.0 if done else estimate_seconds(stage, n_bytes, PIPELINES[stage], int(workers))
+                total += seconds
+                say(f"  {source.name}: {tasks} task(s), {workers} at once; reads {reads} -> {out}; "
+                    + ("finished in an earlier run, skipped" if done else f"about {format_seconds(seconds)}"),
+                    highlight=False, soft_wrap=True)
+        if until == stage:
+            break
+    say(f"total: about {format_seconds(total)} (finished tasks are skipped; an estimate: the rates vary with the "
+        "text and the machine)", highlight=False, soft_wrap=True)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _finished(ctx, stage: str, source: str) -> bool:
+    """Whether `stage` finished for `source` in an earlier run (its last pipeline's completion markers)."""
+    last = {"dedup": f"filter/{source}", "publish": source}.get(stage, source)
+    if stage == "tokenize":
+        return (ctx.workdir / "tokens" / source / "meta.json").is_file()
+    if stage == "dedup" and not (ctx.workdir / "logs" / "dedup" / "filter" / source).exists():
+        last = f"exact/{source}"
+    return ctx.is_complete(stage, last, 1)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from common.recipe import Recipe
 from common.sources import Source
 from curation.config import CurationSection
 from curation.io import excluded_writer
+from curation.progress import Running, instrument
 
 # in the order they run; imported when first needed, as every stage module imports this one
 STAGE_MODULES = (
@@ -79,6 +80,8 @@ class StageContext:
     force: set[str] = field(default_factory=set)  # stages to recompute even if complete
     submitted: list[str] = field(default_factory=list)  # Slurm jobs submitted by the current stage
     on_progress: Callable[[str], None] | None = None  # the CLI shows what is running now
+    running: Running | None = None  # the pipeline running now: its progress files, for the CLI's status line
+    current: str = ""  # "stage / source" of that pipeline, for the CLI's line when interrupted
     # per source, the record of the last stage that produced its documents in this run: (stage, digest)
     upstream: dict[str, tuple[str, str]] = field(default_factory=dict)
     # sources left with no documents, and why (curation.empty_source: skip drops them from later stages)
@@ -253,6 +256,9 @@ class StageContext:
         logging_dir = str(self.logs_dir(stage, source))
         resuming = self.is_complete(stage, source, 1)  # at least one task finished in an earlier run
         self.progress(f"{stage}: {source} ({tasks} task(s){', resuming' if resuming else ''}; logs in {logging_dir})")
+        self.current = f"{stage} / {source}"
+        pipeline, self.running = instrument(pipeline, stage=stage, source=source, logs_dir=self.logs_dir(stage, source),
+                                            tasks=tasks)
         workers = self.workers if workers is None else workers
         if workers == -1:
             workers = min(tasks, os.cpu_count() or 1)

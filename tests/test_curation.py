@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -365,6 +366,11 @@ def test_slurm_executor_writes_a_job_script_without_a_cluster(tmp_path, monkeypa
     submitted = []
     monkeypatch.setattr(slurm, "launch_slurm_job", lambda contents, retriever, *args: submitted.append(contents) or "4242")
     monkeypatch.setattr(slurm.SlurmPipelineExecutor, "launch_merge_stats", lambda self: None)
+    bin_dir = tmp_path / "bin"  # curation.run checks that Slurm's sbatch is there before submitting anything
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "sbatch").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     assert curation_main([recipe_path.as_posix()]) == 0
     assert len(submitted) == 4  # one array job per source
     script = submitted[0]
