@@ -15,12 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common.documents import iter_documents
 from common.encoding import DocumentEncoder, TokenizeSection, rendering_settings
 from common.tokenizer import TokenizerLoadError, load_tokenizer_in_effect
 from common.tokens import ShardError, TokenShardWriter, read_meta, tokenizer_fingerprint
+from curation.progress import describe, parquet_rows
 from curation.stages import StageContext, StageError
 
 STAGE = "tokenize"
@@ -66,8 +69,9 @@ def _changes(old: dict | None, new: dict) -> str:
 
 
 def tokenize_source(folder: Path, out: Path, tokenizer, cfg: TokenizeSection, *, fingerprint: str | None = None,
-                    force: bool = False) -> dict:
-    """Tokenize and pack one curated documents folder into `out`; returns the shard's meta.json."""
+                    force: bool = False, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Tokenize and pack one curated documents folder into `out`; returns the shard's meta.json.
+    `progress(documents, text bytes)` is called after every batch (the console's status line)."""
     fingerprint = fingerprint or tokenizer_fingerprint(tokenizer)
     source_fp = curated_fingerprint(folder)
     rendering = rendering_settings(cfg)
@@ -94,16 +98,19 @@ def tokenize_source(folder: Path, out: Path, tokenizer, cfg: TokenizeSection, *,
         eos_id=tokenizer.eos_token_id, pad_id=pad_id, tokenizer_fingerprint=fingerprint,
     )
     encoder = DocumentEncoder(tokenizer, cfg)
-    n_bytes = 0
+    n_bytes = n_docs = 0
     try:
         batch: list[dict] = []
         for doc in iter_documents(folder):
             batch.append(doc)
+            n_docs += 1
             n_bytes += len(doc["text"].encode("utf-8"))
             if len(batch) >= cfg.batch_size:
                 for ids, mask in encoder.encode(batch):
                     writer.add(ids, mask)
                 batch = []
+                if progress is not None:
+                    progress(n_docs, n_bytes)
         for ids, mask in encoder.encode(batch):
             writer.add(ids, mask)
         chat = {"chat_rendering": encoder.chat.describe()} if encoder.n_conversations else {}
@@ -151,7 +158,12 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
         if not curated.is_dir():
             raise ShardError(f"{curated}: no curated documents for source {name}; run the publish stage first")
         out = ctx.workdir / "tokens" / name
-        meta = tokenize_source(curated, out, tokenizer, cfg, fingerprint=fingerprint, force=force)
+        started, total = time.time(), parquet_rows(sorted(curated.glob("*.parquet")))
+
+        def progress(docs: int, n_bytes: int, name: str = name, started: float = started, total: int = total) -> None:
+            ctx.progress(describe(STAGE, name, docs, n_bytes, time.time() - started, total_docs=total))
+
+        meta = tokenize_source(curated, out, tokenizer, cfg, fingerprint=fingerprint, force=force, progress=progress)
         if "chat_rendering" in meta:
             chats.setdefault(describe_chat(meta["chat_rendering"]), []).append(name)
         outputs[name] = out

@@ -124,6 +124,17 @@ def test_documents_packed_with_eos_and_assistant_only_mask(tmp_path):
     assert sum(masks[:conv_start]) == conv_start  # mono and parallel train on every token
 
 
+def test_progress_is_reported_per_batch_up_to_every_document(tmp_path):
+    tok = byte_level_bpe(tmp_path)
+    many = [{"id": f"m/{i}", "text": f"你好，世界{i}。", "metadata": {"kind": "mono"}} for i in range(10)]
+    folder = write_documents(tmp_path / "curated", many)
+    calls = []
+    tokenize_source(folder, tmp_path / "tokens", tok, TokenizeSection(seq_len=16, batch_size=4),
+                    progress=lambda docs, n_bytes: calls.append((docs, n_bytes)))
+    assert [docs for docs, _ in calls] == [4, 8]  # after each full batch; the last, partial one ends the stage
+    assert calls[-1][1] == sum(len(d["text"].encode()) for d in many[:8])
+
+
 def test_chat_template_with_generation_marks_assistant_tokens(tmp_path):
     tok = byte_level_bpe(tmp_path)
     tok.chat_template = (

@@ -188,6 +188,23 @@ def test_frequency_limits_and_already_single_characters(tmp_path):
     assert high["added"] == [] and high["vocab_size"] == high["base_vocab_size"]
 
 
+def test_a_failed_rebuild_leaves_the_previous_tokenizer_and_no_leftover(tmp_path, monkeypatch):
+    base_path = byte_level_tokenizer(tmp_path / "base")
+    write_workdir(tmp_path)
+    extend_vocabulary(recipe_for(tmp_path, base_path, max_new_tokens=5, min_frequency=1))
+    out = tmp_path / "work" / "tokenizer"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def fail(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("curation.vocab.extend.verify", fail)
+    with pytest.raises(OSError, match="No space"):
+        extend_vocabulary(recipe_for(tmp_path, base_path, max_new_tokens=7, min_frequency=1), force=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not (tmp_path / "work" / "tokenizer.new").exists()
+
+
 def test_without_heldout_measures_on_curated_and_says_so(tmp_path):
     base_path = byte_level_tokenizer(tmp_path / "base")
     write_workdir(tmp_path, heldout=False)
@@ -229,8 +246,9 @@ def test_errors_are_clear(tmp_path, capsys):
     recipe_file.write_text(f"workdir: work\ntokenizer:\n  path: {base_path}\n  extend: {{enabled: true, max_new_tokens: 10}}\n")
     assert main([str(recipe_file)]) == 0
     assert main([str(recipe_file)]) == 2
-    assert "already exists and matches the recipe; pass --force" in capsys.readouterr().err
-    assert main([str(recipe_file), "--force"]) == 0
+    assert "already exists and matches the recipe; pass --fresh" in capsys.readouterr().err
+    assert main([str(recipe_file), "--fresh", "-q"]) == 0
+    assert main([str(recipe_file), "--force"]) == 0  # the old name of --fresh
     recipe_file.write_text(f"tokenizer:\n  path: {base_path}\n  extend: {{min_frequency: 0}}\n")
     assert main([str(recipe_file)]) == 2
     assert "line 3: tokenizer.extend.min_frequency: Input should be greater than or equal to 1" in capsys.readouterr().err

@@ -37,7 +37,7 @@ def extend_vocabulary(recipe: Recipe, *, force: bool = False, console=None) -> d
         record = read_extension_record(out)
         changes = recipe_changes(cfg, record) if record is not None else ["its vocab_extension.json is unreadable"]
         state = f"was built from another tokenizer recipe ({'; '.join(changes)})" if changes else "matches the recipe"
-        raise VocabError(f"{out} already exists and {state}; pass --force to rebuild it (then re-tokenize with "
+        raise VocabError(f"{out} already exists and {state}; pass --fresh (python -m curation.vocab) or --force vocab (curation.run) to rebuild it (then re-tokenize with "
                          "`python -m curation.run RECIPE --force tokenize`)")
     words_cfg = cfg.extend.words
     if words_cfg.enabled:
@@ -77,28 +77,32 @@ def extend_vocabulary(recipe: Recipe, *, force: bool = False, console=None) -> d
 
     tmp = out.with_name(out.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
-    write_extended(base, [e["token"] for e in added], tmp, merges)
-    base = load_tokenizer(cfg.path, cfg.trust_remote_code)  # write_extended may have added tokens to the object
-    new = verify(base, tmp, added, cfg.trust_remote_code) if added else load_tokenizer(tmp, cfg.trust_remote_code)
-    result = {
-        "format_version": FORMAT_VERSION,
-        "base": str(cfg.path),
-        "base_vocab_size": base_vocab_size,
-        "vocab_size": len(new),
-        "method": method,
-        "max_new_tokens": cfg.extend.max_new_tokens,
-        "min_frequency": cfg.extend.min_frequency,
-        "built_from": {"base": str(cfg.path), "base_sha256": tokenizer_files_sha256(cfg.path),
-                       "extend": extend_settings(cfg.extend)},
-        "counted": {**counted, "distinct": len(counts), "occurrences": sum(counts.values()),
-                    "split_by_base": sum(split.values()), "covered_by_added": sum(n for _, n in chosen)},
-        "words": words_record,
-        "added": added,
-        "chars_per_token": {lang: {"before": before[lang], "after": chars_per_token(new, texts.get(lang, []))}
-                            for lang in ("zh", "en")},
-        "measured_on": measured_on,
-    }
-    (tmp / "vocab_extension.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    try:  # a failed or interrupted build leaves no tokenizer.new/ behind
+        write_extended(base, [e["token"] for e in added], tmp, merges)
+        base = load_tokenizer(cfg.path, cfg.trust_remote_code)  # write_extended may have added tokens to the object
+        new = verify(base, tmp, added, cfg.trust_remote_code) if added else load_tokenizer(tmp, cfg.trust_remote_code)
+        result = {
+            "format_version": FORMAT_VERSION,
+            "base": str(cfg.path),
+            "base_vocab_size": base_vocab_size,
+            "vocab_size": len(new),
+            "method": method,
+            "max_new_tokens": cfg.extend.max_new_tokens,
+            "min_frequency": cfg.extend.min_frequency,
+            "built_from": {"base": str(cfg.path), "base_sha256": tokenizer_files_sha256(cfg.path),
+                           "extend": extend_settings(cfg.extend)},
+            "counted": {**counted, "distinct": len(counts), "occurrences": sum(counts.values()),
+                        "split_by_base": sum(split.values()), "covered_by_added": sum(n for _, n in chosen)},
+            "words": words_record,
+            "added": added,
+            "chars_per_token": {lang: {"before": before[lang], "after": chars_per_token(new, texts.get(lang, []))}
+                                for lang in ("zh", "en")},
+            "measured_on": measured_on,
+        }
+        (tmp / "vocab_extension.json").write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
