@@ -46,6 +46,7 @@ from typing import Any
 import yaml
 from pydantic import Field, field_validator
 
+from common.cli import add_common, run_main, verbosity
 from common.recipe import Recipe, RecipeError, Section, registered
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,6 +158,9 @@ def validate(recipe: Recipe) -> DemoSection:
     return demo
 
 
+FLAGS: list[str] = []  # -q / -v of `python -m demo`, passed on to every stage's command
+
+
 def run_stage(name: str, call: Callable[[], int]) -> float:
     """Run one stage's entry point; a non-zero exit stops the demo. Returns the seconds it took."""
     say(f"\n=== demo: {name} ===")
@@ -169,7 +173,7 @@ def run_stage(name: str, call: Callable[[], int]) -> float:
 
 def train_subprocess(recipe_path: Path) -> int:
     """`python -m train.run RECIPE` in its own process: Accelerate's state is per process."""
-    return subprocess.call([sys.executable, "-m", "train.run", str(recipe_path)])
+    return subprocess.call([sys.executable, "-m", "train.run", str(recipe_path), *FLAGS])
 
 
 def absolute(path: str, root: Path) -> str:
@@ -400,13 +404,13 @@ def run(recipe_path: Path, *, fresh_start: bool = False) -> dict:
     say(f"demo: recipe {recipe.path}, workdir {work}")
     recipe_arg = str(recipe.path)
     timings: dict[str, float] = {}
-    timings["curate"] = run_stage("curate (python -m curation.run)", lambda: curate([recipe_arg]))
+    timings["curate"] = run_stage("curate (python -m curation.run)", lambda: curate([recipe_arg, *FLAGS]))
     timings["plan"] = run_stage("plan (python -m mixer.plan --schedule chatflow)",
-                                lambda: plan([recipe_arg, "--schedule", "chatflow"]))
+                                lambda: plan([recipe_arg, "--schedule", "chatflow", *FLAGS]))
     timings["train"] = run_stage("train (python -m train.run)", lambda: train_subprocess(recipe.path))
     model = work / "model"
     timings["evaluate"] = run_stage("evaluate (python -m evaluation.run)",
-                                    lambda: evaluate([recipe_arg, "--model", f"base={model}"]))
+                                    lambda: evaluate([recipe_arg, "--model", f"base={model}", *FLAGS]))
 
     # Branches: reuse them only if they grew from exactly this model.
     merge_dir = work / "merge"
@@ -421,15 +425,15 @@ def run(recipe_path: Path, *, fresh_start: bool = False) -> dict:
     for name, (mixture, meaning) in BRANCHES.items():
         path = write_recipe(branch_recipe(recipe, demo, name, mixture, model), merge_dir / name / "recipe.yaml")
         say(f"\ndemo: branch {name} = the trained model + {demo.branch_steps} steps of {meaning} ({path})")
-        run_stage(f"plan {name} (python -m mixer.plan)", lambda p=path, n=name: plan([str(p), "--out", str(merge_dir / n / "manifest")]))
+        run_stage(f"plan {name} (python -m mixer.plan)", lambda p=path, n=name: plan([str(p), "--out", str(merge_dir / n / "manifest"), *FLAGS]))
         run_stage(f"train {name} (python -m train.run)", lambda p=path: train_subprocess(p))
     timings["branches"] = time.perf_counter() - started
     merge_path = write_recipe(merge_recipe(recipe, demo, model), merge_dir / "merge.yaml")
-    timings["merge"] = run_stage("merge (python -m merge.run)", lambda: merge([str(merge_path)]))
+    timings["merge"] = run_stage("merge (python -m merge.run)", lambda: merge([str(merge_path), *FLAGS]))
     timings["evaluate branches"] = run_stage(
         "evaluate branches and merge (python -m evaluation.run --append)",
         lambda: evaluate([recipe_arg, "--append"] + [f"--model={n}={merge_dir / n / 'model'}" for n in BRANCHES]
-                         + [f"--model=merged={merge_dir / 'merged'}"]),
+                         + [f"--model=merged={merge_dir / 'merged'}", *FLAGS]),
     )
     summary = summarize(recipe, timings)
     (work / "demo_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -438,8 +442,7 @@ def run(recipe_path: Path, *, fresh_start: bool = False) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.splitlines()[0])
-    parser.add_argument("recipe", nargs="?", default=str(DEFAULT_RECIPE), help="recipe YAML (default: recipes/demo.yaml)")
-    parser.add_argument("--fresh", action="store_true", help="delete the demo's outputs in the workdir first")
+    add_common(parser, output=None, workdir=False, dry_run=None, fresh="delete the demo's outputs in the workdir first")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="CPU threads per process (default 1; 0: torch's choice). The demo model is tiny: on a "
                              "shared 2-core machine one thread was 3x faster per step than two (docstring)")
@@ -452,16 +455,21 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
         torch.set_num_threads(args.threads)
+    FLAGS[:] = ["-q"] if verbosity(args) < 0 else ["-v"] * verbosity(args)
     started = time.perf_counter()
-    try:
-        summary = run(Path(args.recipe), fresh_start=args.fresh)
-    except RecipeError as err:
-        say(f"error: {err}")
-        return 2
-    except DemoStop as stop:
-        say(f"demo: stopped; {stop}")
-        return stop.code
-    print_summary(summary)
-    print(f"demo finished in {time.perf_counter() - started:.0f}s", flush=True)
-    return 0
+
+    def demo() -> int:
+        try:
+            summary = run(Path(args.recipe), fresh_start=args.fresh)
+        except RecipeError as err:
+            say(f"error: {err}")
+            return 2
+        except DemoStop as stop:
+            say(f"demo: stopped; {stop}")
+            return stop.code
+        print_summary(summary)
+        print(f"demo finished in {time.perf_counter() - started:.0f}s", flush=True)
+        return 0
+
+    return run_main(demo, prog="demo", interrupted="(finished stages are kept)")
 
