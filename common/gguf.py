@@ -13,11 +13,12 @@ folder while the file's sha256 matches; a changed file is converted again. The f
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
 from pathlib import Path
+
+from common.files import file_sha256
 
 MARKER = "converted_from.json"
 
@@ -41,14 +42,6 @@ def gguf_file(path: Path | str) -> Path | None:
     return None
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def resolve_model_path(path: Path | str, *, output: Path | str | None = None) -> Path:
     """`path` itself when it is not GGUF; else the Hugging Face folder converted from it (made if needed)."""
     file = gguf_file(path)
@@ -60,7 +53,7 @@ def resolve_model_path(path: Path | str, *, output: Path | str | None = None) ->
 def to_hf_folder(file: Path, *, output: Path | str | None = None) -> Path:
     file = Path(file)
     out = Path(output) if output else file.with_name(file.stem + ".hf")
-    digest = sha256(file)
+    digest = file_sha256(file)
     marker = out / MARKER
     if marker.is_file():
         try:

@@ -47,6 +47,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from common.cli import add_common, run_main, verbosity
+from common.files import file_sha256
 from common.recipe import Recipe, RecipeError, Section, registered
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,13 +247,6 @@ def merge_recipe(recipe: Recipe, demo: DemoSection, base_model: Path) -> dict:
         },
     }
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_sha256(model_dir: Path) -> str:

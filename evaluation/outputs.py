@@ -25,6 +25,7 @@ import os
 import shutil
 from pathlib import Path
 
+from common.files import file_sha256
 from evaluation.errors import EvaluationError
 
 # keys of a settings record that are content digests, and what they stand for in a message
@@ -39,13 +40,6 @@ DIGESTS = {
 def sha256_json(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def heldout_digest(heldout: Path, sources: list[str]) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from common.files import file_sha256
 from common.tokens import ShardError, read_meta
 from mixer.permute import permute, round_keys
 
@@ -131,13 +132,6 @@ class Manifest:
         """Samples, tokens and epochs per source over the whole plan."""
         return summary_frame(self.plan)
 
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plan_sha256(plan: dict) -> str:
