@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from common.recipe import Recipe, Section, registered
+from common.recipe import Recipe, RecipeError, Section, registered
 
 from .methods import METHODS, MethodSection
 
@@ -23,6 +23,10 @@ class ModelRef(Section):
     path: str = Field(description="local folder, or a hub repo id such as meta-llama/Llama-2-7b-hf")
     name: str | None = Field(None, description="label used in the report and in config_from/tokenizer_from")
     weight: float = Field(1.0, description="w_i of this model")
+    density: float | None = Field(
+        None, gt=0.0, le=1.0, description="this model's trim/keep fraction (ties, ties_sv, dare, dare_ties); "
+        "default: merge.parameters.density (Tao et al. trim the CT and SFT task vectors with their own k1, k2)",
+    )
 
     @field_validator("weight")
     @classmethod
@@ -144,4 +148,15 @@ def load_section(recipe: Recipe) -> tuple[MergeSection, MethodSection]:
     wrapper = type("Parameters", (Section,), {"__annotations__": {"parameters": params_model}})
     raw = (recipe.data.get("merge") or {}).get("parameters") or {}
     params = recipe.validate("merge", {"parameters": raw}, wrapper).parameters
+    problems = []
+    if not hasattr(params, "density"):
+        problems += [f"merge.models[{i}].density: method {section.method} has no density (ties, ties_sv, dare and "
+                     f"dare_ties have)" for i, m in enumerate(section.models) if m.density is not None]
+    protect = getattr(params, "protect", None)
+    if protect:
+        names = section.labels()[1 if section.base is not None else 0:]
+        problems += [f"merge.parameters.protect: {name!r} is not one of the models ({', '.join(names)})"
+                     for name in protect if name not in names]
+    if problems:
+        raise RecipeError(problems, recipe.path)
     return section, params

@@ -66,8 +66,12 @@ class Engine:
         device: torch.device,
         seed: int = 0,
         survival_top_k: float | None = None,
+        densities: list[float | None] | None = None,
+        slack_models: list[bool] | None = None,
     ) -> None:
         self.plan, self.method, self.params = plan, method, params
+        self.densities = tuple(densities) if densities is not None and any(d is not None for d in densities) else None
+        self.slack_models = tuple(slack_models) if slack_models is not None else None
         self.weights = torch.tensor(weights, dtype=torch.float64)
         self.compute_dtype, self.device, self.seed = compute_dtype, device, seed
         self.survival_top_k = survival_top_k
@@ -134,6 +138,7 @@ class Engine:
         counts_own = (
             self._diagnose
             and method.counts_survival
+            and self.densities is None  # with a density per model the method's own counts mean another top-k
             and (self.survival_top_k == method.survival_top_k(self.params))
         )
         ctx = TensorContext(
@@ -142,6 +147,8 @@ class Engine:
             survival=[] if counts_own else None,
             out=self.buffers.get("merged", values[0].numel(), compute),
             pool=self.pool,
+            densities=self.densities,
+            slack_models=self.slack_models,
         )
         w = self.weights.to(compute)
         if method.on_task_vectors:

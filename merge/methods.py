@@ -56,6 +56,11 @@ class TiesSVSection(TiesSection):
         le=1.0,
         description="xi: 0 is plain TIES, 1 elects signs in each model's own magnitude units",
     )
+    protect: list[str] | None = Field(
+        None,
+        description="models whose vote the slack rescales (e.g. [sft]: the SFT-protecting form); "
+        "default: every model (the symmetric form)",
+    )
 
 
 class DareSection(MethodSection):
@@ -85,6 +90,15 @@ class TensorContext:
     out: torch.Tensor | None = None
     # Threads that run slices of a tensor side by side (each op single-threaded; see merge/engine.py).
     pool: Executor | None = None
+    # Per model: its own density (merge.models[i].density), None where the method's applies.
+    densities: tuple[float | None, ...] | None = None
+    # Per model: whether ties_sv's slack rescales its vote (merge.parameters.protect); None: every model.
+    slack_models: tuple[bool, ...] | None = None
+
+    def density(self, params: MethodSection, model_index: int) -> float:
+        """Model `model_index`'s density: its own when the recipe gives one, else the method's."""
+        own = self.densities[model_index] if self.densities is not None else None
+        return own if own is not None else params.density
 
     def generator(self, model_index: int, device: torch.device) -> torch.Generator:
         """A generator seeded by (seed, tensor name, model index), so a tensor's draws do not depend on merge order."""
@@ -211,7 +225,7 @@ class Dare(Method):
     ) -> torch.Tensor:
         out = torch.zeros_like(values[0])
         for i in range(values.shape[0]):
-            out += _dropped(values[i], params, ctx.generator(i, values.device)) * float(weights[i])
+            out += _dropped(values[i], params, ctx.generator(i, values.device), ctx.density(params, i)) * float(weights[i])
         if params.normalize:
             out /= _safe_divisor(weights.sum())
         return out * params.lambda_
@@ -229,19 +243,19 @@ class DareTies(Dare):
     ) -> torch.Tensor:
         u = torch.empty_like(values)
         for i in range(values.shape[0]):
-            u[i] = _dropped(values[i], params, ctx.generator(i, values.device)) * float(weights[i])
+            u[i] = _dropped(values[i], params, ctx.generator(i, values.device), ctx.density(params, i)) * float(weights[i])
         w = weights.to(values.device, values.dtype).view(-1, *([1] * (values.dim() - 1)))
         return _elect(u, u.sum(0), w, params.normalize) * params.lambda_
 
 
-def _dropped(task_vector: torch.Tensor, params: DareSection, generator: torch.Generator) -> torch.Tensor:
-    """DARE's drop (keep each entry with probability density) and rescale of one model's task vector."""
-    keep = torch.rand(task_vector.shape, generator=generator, device=task_vector.device) < params.density
+def _dropped(task_vector: torch.Tensor, params: DareSection, generator: torch.Generator, density: float) -> torch.Tensor:
+    """DARE's drop (keep each entry with probability `density`) and rescale of one model's task vector."""
+    keep = torch.rand(task_vector.shape, generator=generator, device=task_vector.device) < density
     dropped = task_vector * keep
     if params.rescale == "l1":
         return l1_rescaled(task_vector, dropped)
     if params.rescale:
-        dropped /= params.density
+        dropped /= density
     return dropped
 
 
@@ -269,12 +283,12 @@ def _ties(
     w = weights.to(deltas.device, deltas.dtype).view(n_models, 1)
     flat = deltas.reshape(n_models, -1)
     n = flat.shape[1]
-    k = top_k_count(n, params.density)
-    trims = [trim_threshold(flat[i], k, ctx.pool) for i in range(n_models)]
+    ks = [top_k_count(n, ctx.density(params, i)) for i in range(n_models)]
+    trims = [trim_threshold(flat[i], ks[i], ctx.pool) for i in range(n_models)]
     scales = None
     if slack > 0.0:
         scales = torch.tensor(
-            election_scales([t.value for t in trims], slack), dtype=w.dtype, device=w.device
+            election_scales([t.value for t in trims], slack, ctx.slack_models), dtype=w.dtype, device=w.device
         ).view(n_models, 1)
     weight_values = [float(w[i]) for i in range(n_models)]
     out = ctx.out.view(-1)[:n] if ctx.out is not None else None
@@ -319,7 +333,7 @@ def _ties(
     counts = [c for c in map_chunks(n, merge_slice, ctx.pool) if c is not None]
     if counts and ctx.survival is not None:
         ctx.survival[:] = [
-            (k if known_important[i] is not None else sum(c[i][0] for c in counts), sum(c[i][1] for c in counts))
+            (ks[i] if known_important[i] is not None else sum(c[i][0] for c in counts), sum(c[i][1] for c in counts))
             for i in range(n_models)
         ]  # fmt: skip
     return out.view(deltas.shape[1:])
@@ -359,10 +373,12 @@ def _elect_fast(
     return merged.mul_(elected).add_(0.0)
 
 
-def election_scales(thresholds: list[float], slack: float) -> list[float]:
-    """s_i = (1 - xi) + xi * mean_j(t_j) / t_i, t_i the trim threshold of model i (1.0 where t_i = 0)."""
+def election_scales(thresholds: list[float], slack: float, applies: tuple[bool, ...] | None = None) -> list[float]:
+    """s_i = (1 - xi) + xi * mean_j(t_j) / t_i, t_i the trim threshold of model i (1.0 where t_i = 0, and for
+    the models `applies` leaves out: the SFT-protecting form rescales only the protected models' votes)."""
     positive = [t for t in thresholds if t > 0]
     if not positive:
         return [1.0] * len(thresholds)
     mean = sum(positive) / len(positive)
-    return [(1.0 - slack) + slack * mean / t if t > 0 else 1.0 for t in thresholds]
+    applies = applies or (True,) * len(thresholds)
+    return [(1.0 - slack) + slack * mean / t if t > 0 and a else 1.0 for t, a in zip(thresholds, applies, strict=True)]

@@ -109,6 +109,8 @@ def _write(section, params, plan, method, device, seed, top_k, survival, labels,
         plan, method, params, [m.weight for m in section.models],
         compute_dtype=getattr(torch, section.compute_dtype), device=device, seed=seed,
         survival_top_k=top_k if survival is not None else None,
+        densities=[m.density for m in section.models],
+        slack_models=_slack_models(section, params),
     )  # fmt: skip
     with engine:
         for i, tensor_plan in enumerate(plan.tensors):
@@ -130,6 +132,15 @@ def _write(section, params, plan, method, device, seed, top_k, survival, labels,
     )  # fmt: skip
     (staging / "merge_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report, len(writer.names)
+
+
+def _slack_models(section, params) -> list[bool] | None:
+    """ties_sv's `protect`: which of the merged models' votes the slack rescales (None: all of them)."""
+    protect = getattr(params, "protect", None)
+    if not protect:
+        return None
+    names = section.labels()[1 if section.base is not None else 0:]
+    return [name in protect for name in names]
 
 
 def _inside(a: Path, b: Path) -> bool:

@@ -37,23 +37,27 @@ def ties_reference(
     base: np.ndarray,
     models: list[np.ndarray],
     weights: list[float],
-    density: float,
+    density: float | list[float],
     lam: float,
     slack: float = 0.0,
+    protect: list[bool] | None = None,
 ):
     """TIES as Yadav et al. (2023) define it, written independently: trim, elect, disjoint merge; with
     `slack` xi, each model votes scaled by (1 - xi) + xi * mean(t) / t_i, t_i its trim threshold (docs/merge.md)."""
     trimmed, thresholds = [], []
-    for model in models:
+    densities = density if isinstance(density, list) else [density] * len(models)
+    for model, d in zip(models, densities, strict=True):
         tau = (model - base).reshape(-1).astype(np.float64)
-        k = max(1, int(density * tau.size))
+        k = max(1, int(d * tau.size))
         keep = np.argsort(-np.abs(tau), kind="stable")[:k]  # ties in magnitude: lower index first
         t = np.zeros_like(tau)
         t[keep] = tau[keep]
         trimmed.append(t)
         thresholds.append(float(np.abs(tau[keep]).min()))
     positive = [t for t in thresholds if t > 0]
-    scales = [(1 - slack) + slack * np.mean(positive) / t if t > 0 else 1.0 for t in thresholds]
+    protect = protect or [True] * len(models)  # the SFT-protecting form rescales only the protected votes
+    scales = [(1 - slack) + slack * np.mean(positive) / t if t > 0 and p else 1.0
+              for t, p in zip(thresholds, protect, strict=True)]
     trimmed, w, s = np.stack(trimmed), np.array(weights)[:, None], np.array(scales)[:, None]
     gamma = np.where((s * w * trimmed).sum(0) >= 0, 1.0, -1.0)  # a zero mass elects +1
     agreeing = np.sign(trimmed) == gamma
@@ -388,6 +392,51 @@ def test_ties_sv_keeps_more_sft_parameters_than_ties_when_ct_dominates(demo, tmp
         for n in ties["survival"]["per_tensor"]
     ]
     assert all(wins)
+
+
+def test_a_density_per_model_trims_each_task_vector_with_its_own_k(demo, tmp_path):
+    recipe = recipe_for(demo, "ties", parameters={"density": 0.3})
+    recipe.data["merge"]["models"][0]["density"] = 0.1  # ct: k1
+    recipe.data["merge"]["models"][1]["density"] = 0.5  # sft: k2
+    report = run(recipe, tmp_path / "k1k2")
+    merged, base = read_tensors(tmp_path / "k1k2"), read_tensors(demo["base"])
+    ct, sft = read_tensors(demo["ct"]), read_tensors(demo["sft"])
+    for name in merged:
+        if merged[name].shape != base[name].shape:
+            continue  # extended vocabulary rows: not a task vector
+        expected = ties_reference(base[name].numpy(), [ct[name].numpy(), sft[name].numpy()], [1.0, 1.0],
+                                  [0.1, 0.5], 1.0)
+        torch.testing.assert_close(merged[name].double(), torch.from_numpy(expected), rtol=1e-5, atol=1e-6)
+    assert set(report["survival"]["overall"]) == {"ct", "sft"}  # the diagnostic still runs (engine-side)
+
+
+def test_the_sft_protecting_slack_rescales_only_the_protected_vote(demo, tmp_path):
+    params = {"density": 0.3, "slack": 1.0}
+    ties = run(recipe_for(demo, "ties", parameters={"density": 0.3}), tmp_path / "ties")
+    symmetric = run(recipe_for(demo, "ties_sv", parameters=params), tmp_path / "sym")
+    protect = run(recipe_for(demo, "ties_sv", parameters={**params, "protect": ["sft"]}), tmp_path / "prot")
+    merged, base = read_tensors(tmp_path / "prot"), read_tensors(demo["base"])
+    ct, sft = read_tensors(demo["ct"]), read_tensors(demo["sft"])
+    for name in merged:
+        if merged[name].shape != base[name].shape:
+            continue
+        expected = ties_reference(base[name].numpy(), [ct[name].numpy(), sft[name].numpy()], [1.0, 1.0],
+                                  0.3, 1.0, slack=1.0, protect=[False, True])
+        torch.testing.assert_close(merged[name].double(), torch.from_numpy(expected), rtol=1e-5, atol=1e-6)
+    for tensor, counts in protect["survival"]["per_tensor"].items():
+        # the SFT vote only grows (vs TIES) and the CT vote is never weakened (vs the symmetric form)
+        assert counts["sft"] >= ties["survival"]["per_tensor"][tensor]["sft"]
+        assert counts["ct"] >= symmetric["survival"]["per_tensor"][tensor]["ct"]
+    assert protect["survival"]["overall"]["sft"] > ties["survival"]["overall"]["sft"]
+
+
+def test_per_model_settings_are_checked_against_the_method_and_the_models(demo):
+    recipe = recipe_for(demo, "linear")
+    recipe.data["merge"]["models"][0]["density"] = 0.1
+    with pytest.raises(RecipeError, match=r"merge.models\[0\].density: method linear has no density"):
+        load_section(recipe)
+    with pytest.raises(RecipeError, match="merge.parameters.protect: 'stf' is not one of the models"):
+        load_section(recipe_for(demo, "ties_sv", parameters={"protect": ["stf"]}))
 
 
 def test_linear_and_dare(demo, tmp_path):
