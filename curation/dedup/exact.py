@@ -161,7 +161,7 @@ class ExactFindDuplicates(PipelineStep):
         starts = np.flatnonzero(~np.concatenate([[False], same])[member]) if len(rows) else np.zeros(0, np.int64)
         dups = table.take(rows).select(["position", "id", "file", "row", "rank", "index"]).to_pydict()
         out: dict[tuple[int, int], tuple[list[int], list[str]]] = {}
-        for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True):
+        for start, end in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)][: len(starts)], strict=True):
             group = range(start, end)
             keep = min(group, key=lambda i: (dups["position"][i], dups["id"][i], dups["file"][i], dups["row"][i]))
             kept_id = dups["id"][keep]
