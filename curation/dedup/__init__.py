@@ -214,10 +214,13 @@ def _exact_dedup(ctx: StageContext, cfg: DedupSection, order: list[str], current
     """Exact dedup as three passes of tasks (curation.dedup.exact): signatures per source and task, one finder
     task per hash range (as many as `dedup.tasks`), a filter per source and task."""
     signatures, duplicates = scratch / "exact_signatures", scratch / "exact_duplicates"
-    for position, name in enumerate(order):
-        pipeline = [documents_reader(current[name]), ExactSignature(signatures, current[name], position, finders=cfg.tasks)]
-        if not ctx.run_pipeline(pipeline, stage="dedup", source=f"exact-signatures/{name}", tasks=cfg.tasks, workers=cfg.workers):
-            return False
+    # one pipeline for all sources (task i: source i // tasks), so a small corpus starts one pool, not one per source
+    if not order:
+        return True
+    signature = ExactSignature(signatures, [current[name] for name in order], tasks=cfg.tasks, finders=cfg.tasks)
+    if not ctx.run_pipeline([signature], stage="dedup", source="exact-signatures", tasks=cfg.tasks * len(order),
+                            workers=cfg.workers):
+        return False
     finder = ExactFindDuplicates(signatures, duplicates, across_sources=cfg.exact_across_sources)
     if not ctx.run_pipeline([finder], stage="dedup", source="exact-find", tasks=cfg.tasks, workers=cfg.workers):
         return False

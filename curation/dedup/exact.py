@@ -3,7 +3,7 @@
 datatrove's distributed exact-dedup pattern (`datatrove.pipeline.dedup.exact_dedup`), with this toolkit's
 choice of the copy to keep and `duplicate_of`:
 
-1. signatures (`ExactSignature`, per source and task): one row per document, the 128-bit hash of its
+1. signatures (`ExactSignature`, one pipeline of `tasks` tasks per source): one row per document, the 128-bit hash of its
    normalised content with what decides which copy is kept (the source's position in recipe order, the id,
    the document's file and row) and where the filter finds it (task, index in the task's stream); written
    sorted by hash into one file per hash range (`finders` ranges, one per finder task);
@@ -37,6 +37,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.typeshelper import StatHints
 
 from curation.dedup.remove import DuplicateRemover
+from curation.io import documents_reader
 
 _SPACES = re.compile(r"\s+")
 
@@ -88,21 +89,25 @@ def _write_atomic(table: pa.Table, path: Path) -> None:
 
 
 class ExactSignature(PipelineStep):
-    """Stage 1: the content hash of every document of one task of one source, with what decides which copy is
-    kept, written sorted by hash to `<output>/<finder:04d>/<position:04d>-<rank:05d>.parquet`. Passes nothing on."""
+    """Stage 1, one pipeline for every source: task `rank` reads task `rank % tasks` of `tasks` of the source at
+    position `rank // tasks` in recipe order (its documents folder in `inputs`), and writes the content hash of
+    each document with what decides which copy is kept, sorted by hash, to
+    `<output>/<finder:04d>/<position:04d>-<task:05d>.parquet`. Passes nothing on."""
 
     type = "🫂 - DEDUP"
     name = "🎯 exact dedup signatures"
 
-    def __init__(self, output_folder: str | Path, input_folder: str | Path, position: int, finders: int):
+    def __init__(self, output_folder: str | Path, inputs: list[str | Path], tasks: int, finders: int):
         super().__init__()
-        self.output_folder, self.input_folder = str(output_folder), str(input_folder)
-        self.position, self.finders = position, finders
+        self.output_folder, self.inputs = str(output_folder), [str(folder) for folder in inputs]
+        self.tasks, self.finders = tasks, finders
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        position, rank = divmod(rank, self.tasks)
+        world_size, self.input_folder, self.position = self.tasks, self.inputs[position], position
         digests: list[bytes] = []
         ids: list[str] = []
-        for doc in data:
+        for doc in documents_reader(self.input_folder).run(None, rank, world_size):
             self.stat_update(StatHints.total)
             with self.track_time():
                 digests.append(content_digest(doc.text, doc.metadata))
