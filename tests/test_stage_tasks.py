@@ -165,6 +165,23 @@ def test_decontamination_same_rows_for_one_and_three_tasks(tmp_path):
     assert {i for i, _, _ in removed} == {f"d{i:03d}" for i in range(60) if i % 7 == 0 or i % 11 == 0}
 
 
+def test_decontamination_restart_runs_only_the_unfinished_task(tmp_path):
+    docs, files = decontam_fixture(tmp_path)
+    folder = write_files(tmp_path / "in", docs)
+    recipe = recipe_with(tmp_path, source("s", "mono", "zh"), decontamination={"eval_files": files, "tasks": 3})
+    ctx = stage_context(recipe)
+    out = decontam.run(ctx, {"s": folder})
+    reference = (rows(out["s"]), excluded(ctx.excluded_dir("s", "decontaminate")))
+    (ctx.workdir / "logs" / "decontaminate" / "s" / "completions" / "00001").unlink()
+    for file in [*out["s"].glob("*00001.parquet"), *ctx.excluded_dir("s", "decontaminate").glob("00001*")]:
+        file.unlink()
+    finished = {p: p.stat().st_mtime_ns for p in out["s"].glob("*.parquet")}
+    out = decontam.run(stage_context(recipe), {"s": folder})
+    assert (rows(out["s"]), excluded(ctx.excluded_dir("s", "decontaminate"))) == reference
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished
+    assert list(out["s"].glob("*00001.parquet"))
+
+
 def publish_fixture(n: int = 120) -> list[dict]:
     rng = random.Random(5)
     shared = [zh_text(rng, 20) for _ in range(12)]

@@ -206,7 +206,7 @@ class ExactDuplicateFilter(DuplicateRemover):
 
     def prepare(self, rank: int) -> None:
         self._duplicates: dict[int, str] = {}
-        for file in sorted(Path(self.duplicates_folder).glob(f"[0-9]*/{self.position:04d}-{rank:05d}.parquet")):
+        for file in sorted(Path(self.duplicates_folder).glob(f"[0-9][0-9][0-9][0-9]/{self.position:04d}-{rank:05d}.parquet")):
             part = pq.read_table(file).to_pydict()
             self._duplicates.update(zip(part["index"], part["duplicate_of"], strict=True))
 
