@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
 import sys
 import time
 from pathlib import Path
+
+# not bench/: its files would shadow the packages they are named after; BENCH_CHECKOUT measures another checkout
+sys.path[0] = os.environ.get("BENCH_CHECKOUT") or str(Path(__file__).resolve().parents[1])
 
 SOURCES = ("a", "b", "c")
 FILES = 4

@@ -10,10 +10,15 @@ before it finished and run with `--until STAGE`: the finished stages are skipped
 """
 
 import json
+import os
 import resource
 import runpy
 import sys
 import time
+from pathlib import Path
+
+# not bench/: its files would shadow the packages they are named after; BENCH_CHECKOUT measures another checkout
+sys.path[0] = os.environ.get("BENCH_CHECKOUT") or str(Path(__file__).resolve().parents[1])
 
 if __name__ == "__main__":  # spawned workers import this file again: only the parent runs the command
     label, sys.argv = sys.argv[1], ["curation.run", *sys.argv[2:]]
