@@ -83,11 +83,14 @@ def expected_exact(sources: dict[str, list[dict]], files: int, across: bool) -> 
     return out
 
 
-def run_dedup(root: Path, sources: dict[str, list[dict]], tasks: int, **section):
-    inputs = {name: write_files(root / "in" / name, docs) for name, docs in sources.items() if not (root / "in" / name).exists()}
+def run_dedup(root: Path, sources: dict[str, list[dict]], tasks: int, workers: int = 1, **section):
+    for name, docs in sources.items():
+        if not (root / "in" / name).exists():
+            write_files(root / "in" / name, docs)
     inputs = {name: root / "in" / name for name in sources}
     ctx = stage_context(recipe_with(root, *(source(name, "mono", "zh") for name in sources),
                                     dedup={"tasks": tasks, "near": {"enabled": False}, **section}))
+    ctx.workers = workers
     return ctx, dedup.run(ctx, inputs)
 
 
@@ -237,3 +240,13 @@ def test_publish_restart_runs_only_the_unfinished_link_task(tmp_path):
     assert {folder: rows(ctx.workdir / folder / "s") for folder in ("curated", "heldout")} == reference
     assert {p: p.stat().st_mtime_ns for p in done if p != killed} == {p: t for p, t in done.items() if p != killed}
     assert killed.exists()
+
+
+@pytest.mark.slow
+def test_exact_dedup_in_worker_processes_matches_one_task(tmp_path):
+    """The three passes pickled to spawned workers (2 at once, 3 tasks) give what one task in the driver gives."""
+    sources = dedup_fixture()
+    ctx, out = run_dedup(tmp_path / "one", sources, 1)
+    reference = {name: (rows(out[name]), excluded(ctx.excluded_dir(name, "exact_dedup"))) for name in sources}
+    ctx, out = run_dedup(tmp_path / "three", sources, 3, workers=2)
+    assert {name: (rows(out[name]), excluded(ctx.excluded_dir(name, "exact_dedup"))) for name in sources} == reference
