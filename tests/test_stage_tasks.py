@@ -135,6 +135,19 @@ def test_exact_dedup_restart_runs_only_the_unfinished_task(tmp_path):
     assert list(out["b"].glob("*00001.parquet"))
 
 
+def test_exact_dedup_finder_reading_its_range_in_parts_finds_the_same(tmp_path, monkeypatch):
+    import curation.dedup.exact as exact
+
+    sources = dedup_fixture()
+    ctx, out = run_dedup(tmp_path / "whole", sources, 3)
+    reference = {name: (rows(out[name]), excluded(ctx.excluded_dir(name, "exact_dedup"))) for name in sources}
+    monkeypatch.setattr(exact, "FIND_ROWS", 7)  # 120 signatures: about 6 parts per finder
+    ctx, out = run_dedup(tmp_path / "parts", sources, 3)
+    assert {name: (rows(out[name]), excluded(ctx.excluded_dir(name, "exact_dedup"))) for name in sources} == reference
+    chunks = {p.name.split(".")[1] for p in (ctx.workdir / "stages" / "dedup.work" / "exact_duplicates").rglob("*.parquet")}
+    assert len(chunks) > 3
+
+
 def decontam_fixture(tmp_path: Path) -> tuple[list[dict], list[str]]:
     question = "下列关于中华人民共和国宪法修改程序的表述中正确的是哪一项"
     (tmp_path / "ceval.csv").write_text(f"id,question\n1,{question}\n", encoding="utf-8")

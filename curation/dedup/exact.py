@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -46,6 +47,9 @@ SIGNATURE_SCHEMA = pa.schema([
     ("position", pa.uint32()), ("id", pa.string()), ("file", pa.uint32()), ("row", pa.uint32()),  # which copy is kept
     ("rank", pa.uint32()), ("index", pa.uint32()),  # where the filter finds the document
 ])
+# signatures a finder task holds at once (about 60 bytes each plus the id): it reads its hash range in parts
+FIND_ROWS = 2_000_000
+SIGNATURE_ROW_GROUP = 65_536  # rows per parquet row group of a signature file: the parts skip the others
 DUPLICATES_SCHEMA = pa.schema([("index", pa.uint32()), ("duplicate_of", pa.string())])
 
 
@@ -84,7 +88,7 @@ def finder_of(hi: np.ndarray, finders: int) -> np.ndarray:
 def _write_atomic(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    pq.write_table(table, tmp)
+    pq.write_table(table, tmp, row_group_size=SIGNATURE_ROW_GROUP)
     tmp.replace(path)
 
 
@@ -148,9 +152,28 @@ class ExactFindDuplicates(PipelineStep):
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         files = sorted((Path(self.signatures_folder) / f"{rank:04d}").glob("*.parquet"))
-        table = pa.concat_tables([pq.read_table(f, schema=SIGNATURE_SCHEMA) for f in files]
-                                 + [SIGNATURE_SCHEMA.empty_table()])
-        self.stat_update("signatures", value=table.num_rows)
+        folder = Path(self.output_folder) / f"{rank:04d}"
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for chunk, (low, high) in enumerate(hash_chunks(files, FIND_ROWS)):
+            where = (pc.field("hi") >= pa.scalar(low, pa.uint64())) & (pc.field("hi") <= pa.scalar(high, pa.uint64()))
+            table = pa.concat_tables([pq.read_table(f, schema=SIGNATURE_SCHEMA, filters=where) for f in files]
+                                     + [SIGNATURE_SCHEMA.empty_table()])
+            self.stat_update("signatures", value=table.num_rows)
+            for (pos, task), (indexes, kept) in sorted(self.duplicates(table).items()):
+                order = np.argsort(indexes, kind="stable")
+                out = pa.table({"index": np.array(indexes, np.uint32)[order],
+                                "duplicate_of": pa.array(kept, pa.string()).take(order)}, schema=DUPLICATES_SCHEMA)
+                pq.write_table(out, partial / f"{pos:04d}-{task:05d}.{chunk:05d}.parquet")
+        shutil.rmtree(folder, ignore_errors=True)  # a restarted task's earlier, unfinished output
+        partial.replace(folder)
+        return
+        yield
+
+    def duplicates(self, table: pa.Table) -> dict[tuple[int, int], tuple[list[int], list[str]]]:
+        """Per (source position, task): the stream indexes of the copies not kept among `table`'s signatures
+        (whole groups of equal hashes), with the kept id of each."""
         hi, lo = table["hi"].to_numpy(), table["lo"].to_numpy()
         position = table["position"].to_numpy()
         scope = () if self.across_sources else (position,)
@@ -177,19 +200,29 @@ class ExactFindDuplicates(PipelineStep):
                     indexes.append(dups["index"][i])
                     kept.append(kept_id)
                     self.stat_update("duplicates")
-        folder = Path(self.output_folder) / f"{rank:04d}"
-        partial = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        for (pos, task), (indexes, kept) in sorted(out.items()):
-            order = np.argsort(indexes, kind="stable")
-            table = pa.table({"index": np.array(indexes, np.uint32)[order],
-                              "duplicate_of": pa.array(kept, pa.string()).take(order)}, schema=DUPLICATES_SCHEMA)
-            pq.write_table(table, partial / f"{pos:04d}-{task:05d}.parquet")
-        shutil.rmtree(folder, ignore_errors=True)  # a restarted task's earlier, unfinished output
-        partial.replace(folder)
-        return
-        yield
+        return out
+
+
+def hash_chunks(files: list[Path], rows: int) -> list[tuple[int, int]]:
+    """Ranges (first, last) of the high hash half that split the signatures in `files` into parts of about
+    `rows` rows each (hashes are uniform), from the files' statistics: the finder reads one part at a time."""
+    total, low, high = 0, None, None
+    for file in files:
+        meta = pq.ParquetFile(file).metadata
+        total += meta.num_rows
+        for group in range(meta.num_row_groups):
+            if not meta.row_group(group).num_rows:
+                continue
+            stats = meta.row_group(group).column(0).statistics
+            if stats is None or not stats.has_min_max:
+                return [(0, 2**64 - 1)]  # no statistics: one part, the whole range
+            low = stats.min if low is None else min(low, stats.min)
+            high = stats.max if high is None else max(high, stats.max)
+    if low is None:
+        return []
+    parts = max(1, -(-total // rows))
+    bounds = [low + (high - low + 1) * j // parts for j in range(parts + 1)]
+    return [(a, b - 1) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 class ExactDuplicateFilter(DuplicateRemover):
@@ -206,7 +239,7 @@ class ExactDuplicateFilter(DuplicateRemover):
 
     def prepare(self, rank: int) -> None:
         self._duplicates: dict[int, str] = {}
-        for file in sorted(Path(self.duplicates_folder).glob(f"[0-9][0-9][0-9][0-9]/{self.position:04d}-{rank:05d}.parquet")):
+        for file in sorted(Path(self.duplicates_folder).glob(f"[0-9][0-9][0-9][0-9]/{self.position:04d}-{rank:05d}.*parquet")):
             part = pq.read_table(file).to_pydict()
             self._duplicates.update(zip(part["index"], part["duplicate_of"], strict=True))
 
