@@ -3,7 +3,7 @@
 Held-out documents are chosen by a hash of (seed, document id), so the choice does not depend on file
 order or the number of tasks. A held-out document that shares a sentence with the source's training
 documents would measure memory, not generalisation (web text repeats boilerplate, instruction sets
-repeat system prompts), so publish runs three datatrove passes per source:
+repeat system prompts), so publish runs four datatrove passes per source:
 
 1. split: training documents go to `curated/`, held-out candidates to scratch, with one key per
    sentence (`sentence_keys`: text cut at 。！？；… , at . ! ? before a space, and at newlines; only
@@ -11,6 +11,9 @@ repeat system prompts), so publish runs three datatrove passes per source:
    `heldout_leak_min_words` words without, count, so "例如：" or "See below." leak nothing). The key is
    the hash of the sentence's first `heldout_leak_min_chars` normalised characters (with Chinese) or
    first `heldout_leak_min_words` words (without): the same hash as that span has anywhere else;
+   Then link (one task per candidates file): a candidate whose text holds another candidate's sentence
+   (a heading held out alone and the paragraph quoting it) is linked to it (`LinkContained`); the driver
+   only joins these edges into groups of sentence identities (`link_groups`), reading no documents;
 2. scan: every window of that many characters and of that many words of every training document
    (`span_keys`) is looked up in that index (sorted keys of the held-out side, a small fraction of the
    data, so the index stays small however large the source is). A held-out sentence that occurs in
@@ -38,7 +41,6 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from common.documents import iter_documents
 from common.ngrams import mix64, ngram_hashes
 from common.text import has_han
 from curation.dedup.shingles import token_hashes
@@ -198,20 +200,57 @@ def connected(n: int, a: np.ndarray, b: np.ndarray, group: np.ndarray | None = N
             return group
 
 
-def link_contained(index: dict[str, np.ndarray], candidates: Path, min_chars: int, min_words: int) -> None:
-    """Links, in `index["group"]`, each candidate's sentences with the other candidates' sentences that
+def contained_links(index: dict[str, np.ndarray], text: str, min_chars: int, min_words: int) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (heads, tails) linking a candidate's first sentence with the other candidates' sentences that
     occur inside its text (a heading held out alone and the paragraph quoting it): when either moves to
-    training, the other would share that sentence with training, so they move together. Reads the
-    candidates (the held-out side, a small fraction of the source) in this process."""
-    heads, tails = [], []
-    for doc in iter_documents(candidates):
-        own = _members(sentence_keys(doc["text"], min_chars, min_words), index["hashes"])
-        inside = occurring(index, span_keys(doc["text"], min_chars, min_words))
-        if len(own) and len(inside):
-            heads.append(np.full(len(inside), own[0]))
-            tails.append(inside)
-    if heads:
-        index["group"] = connected(len(index["hashes"]), np.concatenate(heads), np.concatenate(tails), index["group"])
+    training, the other would share that sentence with training, so they move together."""
+    own = _members(sentence_keys(text, min_chars, min_words), index["hashes"])
+    inside = occurring(index, span_keys(text, min_chars, min_words))
+    if not len(own) or not len(inside):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.full(len(inside), own[0], np.int64), inside.astype(np.int64)
+
+
+class LinkContained(PipelineStep):
+    """Per task of held-out candidates: the `contained_links` of each, to `<links_folder>/<rank>.npz`, for the
+    driver to join into the index's groups (`link_groups`). Passes nothing on."""
+
+    name = "🔗 Held-out links"
+    type = "🔀 - SPLIT"
+
+    def __init__(self, index_file: str, links_folder: str, min_chars: int, min_words: int):
+        super().__init__()
+        self.index_file, self.links_folder = index_file, links_folder
+        self.min_chars, self.min_words = min_chars, min_words
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        index = dict(np.load(self.index_file))
+        heads, tails = [], []
+        for doc in data:
+            self.stat_update("candidates")
+            a, b = contained_links(index, doc.text, self.min_chars, self.min_words)
+            if len(a):
+                self.stat_update("candidates_quoting_another")
+                heads.append(a)
+                tails.append(b)
+        folder = Path(self.links_folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{rank:05d}.partial"
+        with open(tmp, "wb") as f:
+            np.savez(f, heads=np.concatenate(heads + [np.zeros(0, np.int64)]), tails=np.concatenate(tails + [np.zeros(0, np.int64)]))
+        tmp.replace(folder / f"{rank:05d}.npz")
+        return
+        yield
+
+
+def link_groups(index: dict[str, np.ndarray], links_folder: Path) -> None:
+    """Joins, in `index["group"]`, the sentences the `LinkContained` tasks linked (edges between held-out
+    sentences only: the held-out side's index, no documents, is read here)."""
+    parts = [np.load(f) for f in sorted(Path(links_folder).glob("[0-9]*.npz"))]
+    heads = np.concatenate([p["heads"] for p in parts] + [np.zeros(0, np.int64)])
+    tails = np.concatenate([p["tails"] for p in parts] + [np.zeros(0, np.int64)])
+    if len(heads):
+        index["group"] = connected(len(index["hashes"]), heads, tails, index["group"])
 
 
 def occurring(index: dict[str, np.ndarray], windows: np.ndarray) -> np.ndarray:
@@ -348,7 +387,13 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
             return {}
         ensure_documents(work / "candidates")
         index = build_index(work / "heldout_hashes")
-        link_contained(index, work / "candidates", **lengths)
+        sentences_file = work / "heldout_sentences.npz"  # before linking: what the link tasks look up
+        np.savez(sentences_file, **index)
+        candidate_tasks = max(1, len(list((work / "candidates").glob("*.parquet"))))
+        link = [documents_reader(work / "candidates"), LinkContained(str(sentences_file), str(work / "links"), **lengths)]
+        if not ctx.run_pipeline(link, stage=STAGE, source=f"{name}/link", tasks=candidate_tasks):
+            return {}
+        link_groups(index, work / "links")
         index_file = work / "heldout_index.npz"
         np.savez(index_file, **index)
         scan = [
@@ -363,7 +408,6 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
         if cfg.heldout_leaks == "drop":
             router = ctx.excluding(router, name)
         route = [documents_reader(work / "candidates"), router, documents_writer(heldout)]
-        candidate_tasks = max(1, len(list((work / "candidates").glob("*.parquet"))))
         if not ctx.run_pipeline(route, stage=STAGE, source=name, tasks=candidate_tasks):
             return {}
         ensure_documents(curated)

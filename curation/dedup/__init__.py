@@ -10,7 +10,6 @@ either (instruction data without a `language`) per document: characters when it 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +18,7 @@ from pydantic import Field, model_validator
 
 from common.recipe import Section
 from common.sources import ParallelSource, Source
-from curation.dedup.exact import ExactDuplicateRemover, find_exact_duplicates
+from curation.dedup.exact import ExactDuplicateFilter, ExactFindDuplicates, ExactSignature
 from curation.dedup.minhash import (
     FILES_PER_SOURCE,
     MODES,
@@ -34,7 +33,7 @@ from curation.stages import StageContext
 __all__ = ["EXCLUDING_STEPS", "STAGE", "DedupSection", "NearDedupSection", "enabled", "run", "validate"]
 
 STAGE = "dedup"
-EXCLUDING_STEPS = (ExactDuplicateRemover, NearDedupFilter)
+EXCLUDING_STEPS = (ExactDuplicateFilter, NearDedupFilter)
 
 
 class NearDedupSection(Section):
@@ -188,22 +187,12 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
     current = dict(inputs)
 
     if cfg.exact:
-        keep = find_exact_duplicates(
-            [(name, current[name]) for name in order], across_sources=cfg.exact_across_sources, tasks=cfg.tasks
-        )
-        for name in order:
-            out = outputs[name] if not cfg.near.enabled else scratch / "exact" / name
-            keep_file = scratch / "exact_keep" / f"{name}.json"
-            keep_file.parent.mkdir(parents=True, exist_ok=True)
-            keep_file.write_text(json.dumps(keep[name], ensure_ascii=False), encoding="utf-8")
-            pipeline = [
-                documents_reader(current[name]),
-                ctx.excluding(ExactDuplicateRemover(keep_file), name),
-                documents_writer(out),
-            ]
-            if not ctx.run_pipeline(pipeline, stage="dedup", source=f"exact/{name}", tasks=cfg.tasks, workers=cfg.workers):
-                return {}
-            current[name] = ensure_documents(out)
+        if not _exact_dedup(ctx, cfg, order, current, outputs, scratch):
+            return {}
+        if cfg.near.enabled:
+            current.update((name, scratch / "exact" / name) for name in order)
+        else:
+            current.update((name, outputs[name]) for name in order)
 
     if cfg.near.enabled:
         groups: dict[str, list[str]] = {}
@@ -219,6 +208,33 @@ def run(ctx: StageContext, inputs: dict[str, Path]) -> dict[str, Path]:
                 current[name] = outputs[name]
     ctx.upstream.update((name, (STAGE, digest)) for name, digest in digests.items())
     return ctx.without_empty(STAGE, {name: current[name] for name in order})
+
+
+def _exact_dedup(ctx: StageContext, cfg: DedupSection, order: list[str], current, outputs, scratch: Path) -> bool:
+    """Exact dedup as three passes of tasks (curation.dedup.exact): signatures per source and task, one finder
+    task per hash range (as many as `dedup.tasks`), a filter per source and task."""
+    signatures, duplicates = scratch / "exact_signatures", scratch / "exact_duplicates"
+    # one pipeline for all sources (task i: source i // tasks), so a small corpus starts one pool, not one per source
+    if not order:
+        return True
+    signature = ExactSignature(signatures, [current[name] for name in order], tasks=cfg.tasks, finders=cfg.tasks)
+    if not ctx.run_pipeline([signature], stage="dedup", source="exact-signatures", tasks=cfg.tasks * len(order),
+                            workers=cfg.workers):
+        return False
+    finder = ExactFindDuplicates(signatures, duplicates, across_sources=cfg.exact_across_sources)
+    if not ctx.run_pipeline([finder], stage="dedup", source="exact-find", tasks=cfg.tasks, workers=cfg.workers):
+        return False
+    for position, name in enumerate(order):
+        out = outputs[name] if not cfg.near.enabled else scratch / "exact" / name
+        pipeline = [
+            documents_reader(current[name]),
+            ctx.excluding(ExactDuplicateFilter(duplicates, position), name),
+            documents_writer(out),
+        ]
+        if not ctx.run_pipeline(pipeline, stage="dedup", source=f"exact/{name}", tasks=cfg.tasks, workers=cfg.workers):
+            return False
+        ensure_documents(out)
+    return True
 
 
 def _near_dedup(ctx: StageContext, cfg: DedupSection, group: str, names: list[str], specs, current, outputs, work: Path) -> bool:
