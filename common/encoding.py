@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
 from pydantic import Field
@@ -55,12 +56,19 @@ class TokenizeSection(Section):
     )
     chat_template: str | None = Field(None, description="Jinja chat template overriding the tokenizer's")
     turn_templates: TurnTemplatesSection = Field(default_factory=TurnTemplatesSection)
+    instruct_loss: Literal["answers", "all"] = Field(
+        "answers", description="instruction data: loss on the assistant answers only, or on the whole rendered "
+        "conversation (as packed instruction data in continued pre-training, e.g. ChatFlow, may have been)",
+    )
     sources: list[str] | None = Field(None, description="sources to tokenize (default: all)")
 
 
 def rendering_settings(cfg: TokenizeSection) -> dict:
     """Everything in the recipe that decides the token stream besides the tokenizer and seq_len."""
-    return {"version": RENDERING_VERSION, **cfg.model_dump(mode="json", exclude=NOT_RENDERING)}
+    settings = {"version": RENDERING_VERSION, **cfg.model_dump(mode="json", exclude=NOT_RENDERING)}
+    if settings.get("instruct_loss") == "answers":  # what every shard did before the key existed: still valid
+        del settings["instruct_loss"]
+    return settings
 
 
 class ChatRenderer:
@@ -246,6 +254,8 @@ class DocumentEncoder:
             mask = np.zeros(len(ids), dtype=np.uint8)
             for span_start, span_end in spans:
                 mask[(starts < span_end) & (ends > span_start) & (ends > starts)] = 1
+            if self.cfg.instruct_loss == "all":
+                mask[:] = 1
             ids = list(ids)
             if bos and ids[: len(bos)] != bos:
                 ids, mask = bos + ids, np.concatenate([np.zeros(len(bos), np.uint8), mask])

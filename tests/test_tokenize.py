@@ -124,6 +124,23 @@ def test_documents_packed_with_eos_and_assistant_only_mask(tmp_path):
     assert sum(masks[:conv_start]) == conv_start  # mono and parallel train on every token
 
 
+def test_instruct_loss_all_trains_on_the_whole_conversation_and_is_a_rendering_change(tmp_path):
+    tok = byte_level_bpe(tmp_path)
+    folder = write_documents(tmp_path / "curated", docs()[2:])  # the conversation only
+    answers = tokenize_source(folder, tmp_path / "a", tok, TokenizeSection(seq_len=16))
+    whole = tokenize_source(folder, tmp_path / "w", tok, TokenizeSection(seq_len=16, instruct_loss="all"))
+    masks = {name: [int(m) for k in range(len(TokenShard(tmp_path / name)))
+                    for m in TokenShard(tmp_path / name)[k].loss_mask][: meta["n_tokens"]]
+             for name, meta in (("a", answers), ("w", whole))}
+    ids = [int(i) for k in range(len(TokenShard(tmp_path / "w"))) for i in TokenShard(tmp_path / "w")[k].input_ids]
+    assert answers["n_tokens"] == whole["n_tokens"]  # the same tokens, only the mask differs
+    assert 0 < sum(masks["a"]) < len(masks["a"])
+    bos = 1 if ids[0] == tok.bos_token_id else 0
+    assert masks["w"] == [0] * bos + [1] * (len(masks["w"]) - bos)
+    with pytest.raises(ShardError, match="instruct_loss"):  # a shard made the other way is refused, not mixed
+        tokenize_source(folder, tmp_path / "a", tok, TokenizeSection(seq_len=16, instruct_loss="all"))
+
+
 def test_progress_is_reported_per_batch_up_to_every_document(tmp_path):
     tok = byte_level_bpe(tmp_path)
     many = [{"id": f"m/{i}", "text": f"你好，世界{i}。", "metadata": {"kind": "mono"}} for i in range(10)]
