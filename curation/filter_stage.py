@@ -21,6 +21,9 @@ from curation.readers import SourceReader
 from curation.stages import StageContext, file_identities
 
 STAGE = "filter"
+# On Slurm, `run` only submits array jobs and needs nothing of an earlier stage: curation.run calls it when it
+# submits the chain (the other stages run as one job each after the stage before, curation/run.py)
+CHAIN = "tasks"
 # Every step of this stage that removes documents, in pipeline order, whether the recipe enables it or not:
 # `--force filter` clears their excluded/ folders and the report lists them in this order.
 EXCLUDING_STEPS = (
