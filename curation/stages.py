@@ -282,8 +282,9 @@ class StageContext:
         after the jobs in `self.slurm_after`."""
         from datatrove.executor.slurm import SlurmPipelineExecutor
 
-        slurm = self.config.slurm.for_stage(stage)
-        if slurm["workers"] is not None:
+        # a stage run as one job of the chain: logs/chain/<stage>/, with that stage's settings
+        slurm = self.config.slurm.for_stage(source if stage == CHAIN_LOGS else stage)
+        if slurm["workers"] is not None and stage != CHAIN_LOGS:
             workers = slurm["workers"]
         return SlurmPipelineExecutor(
             pipeline,

@@ -5,6 +5,7 @@ order, each only when the jobs it depends on completed. The outputs must equal a
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -64,11 +65,17 @@ while args and args[0].startswith("-"):
 os.execvp(args[0], args)
 '''
 
+SCONTROL = r'''
+import sys
+if sys.argv[1:3] == ["show", "hostnames"]:
+    print("localhost")
+'''
+
 
 def fake_slurm(tmp_path: Path) -> dict:
     bin_dir = tmp_path / "slurm_bin"
     bin_dir.mkdir()
-    for name, code in {"sbatch": SBATCH, "squeue": SQUEUE, "sacct": SACCT, "srun": SRUN}.items():
+    for name, code in {"sbatch": SBATCH, "squeue": SQUEUE, "sacct": SACCT, "srun": SRUN, "scontrol": SCONTROL}.items():
         path = bin_dir / name
         path.write_text(f"#!{sys.executable}\n{code}")
         path.chmod(0o755)
@@ -110,8 +117,15 @@ def curation(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProce
                           text=True, timeout=600)
 
 
-def tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+def tree(folder: Path, root: Path | None = None) -> dict[str, bytes]:
+    """Every file's bytes (gzip files' content: their header holds the time they were written; `root`, where the
+    excluded records name their input file, replaced)."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.name.startswith("_report"):
+            data = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+            out[str(p.relative_to(folder))] = data.replace(str(root).encode(), b"ROOT") if root else data
+    return out
 
 
 def write_full_recipe(root: Path, **curation_section) -> Path:
@@ -150,7 +164,7 @@ def test_slurm_chain_is_submitted_at_once_and_gives_the_local_outputs(tmp_path):
     names = [re.search(r"^#SBATCH --job-name=(\S+)", j["script"], re.M).group(1) for j in work]
     filters = [j for j, n in zip(work, names) if "-filter-" in n]
     stage_jobs = {n.split("-chain-")[1]: j for j, n in zip(work, names) if "-chain-" in n}
-    assert len(filters) == 4 and list(stage_jobs) == ["dedup", "decontaminate", "publish", "vocab", "tokenize"]
+    assert len(filters) == 4 and list(stage_jobs) == ["dedup", "publish", "vocab", "tokenize"]  # no decontamination files
     # filter: arrays of min(tasks, files) tasks, at most curation.workers at once, its own partition, no dependency
     for job in filters:
         assert job["dependency"] is None and "#SBATCH --partition=short" in job["script"]
@@ -176,9 +190,10 @@ def test_slurm_chain_is_submitted_at_once_and_gives_the_local_outputs(tmp_path):
     assert re.search(r"filter / zh_web: job \d+  COMPLETED  1/1 task", status.stderr), status.stderr
 
     for folder in ("curated", "heldout", "tokens", "excluded"):
-        assert tree(slurm_root / "work" / folder) == tree(local_root / "work" / folder), folder
+        assert tree(slurm_root / "work" / folder, slurm_root) == tree(local_root / "work" / folder, local_root), folder
     assert tree(local_root / "work/tokens")
-    report = json.loads((slurm_root / "work/curated/_report.json").read_text())
+    report = json.loads((slurm_root / "work/curated/_report.json").read_text())  # written by the last job
+    assert report["sources"] == json.loads((local_root / "work/curated/_report.json").read_text())["sources"]
     assert all(src["balanced"] is not False for src in report["sources"].values())
 
     # submitted again when everything finished: nothing to submit
