@@ -423,6 +423,10 @@ def _stage_tasks(ctx, stage: str, source) -> tuple[int, str]:
         tasks, workers = max(1, len(list(folder.glob("*.parquet")))), ctx.workers
     else:
         return 1, "1"
+    if ctx.executor_kind == "slurm":  # array tasks at once: the recipe's (curation.slurm.stages.<stage>.workers)
+        own = ctx.config.slurm.for_stage(stage)["workers"]
+        workers = own if own is not None else workers
+        return tasks, str(tasks if workers in (-1, None) else min(workers, tasks))
     workers = min(tasks, os.cpu_count() or 1) if workers in (-1, None) else min(workers, tasks)
     return tasks, str(workers)
 
