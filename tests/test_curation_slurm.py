@@ -6,6 +6,7 @@ order, each only when the jobs it depends on completed. The outputs must equal a
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import re
@@ -110,6 +111,7 @@ def run_queue(slurm: dict) -> None:
                 ok = False
         job["state"] = states[job["id"]] = "COMPLETED" if ok else "FAILED"
         slurm["queue"].write_text(json.dumps(jobs))
+    slurm["queue"].write_text(json.dumps(jobs))
 
 
 def curation(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
@@ -162,8 +164,8 @@ def test_slurm_chain_is_submitted_at_once_and_gives_the_local_outputs(tmp_path):
     jobs = queue(fake)
     work = [j for j in jobs if "merge_stats" not in j["script"]]
     names = [re.search(r"^#SBATCH --job-name=(\S+)", j["script"], re.M).group(1) for j in work]
-    filters = [j for j, n in zip(work, names) if "-filter-" in n]
-    stage_jobs = {n.split("-chain-")[1]: j for j, n in zip(work, names) if "-chain-" in n}
+    filters = [j for j, n in zip(work, names, strict=True) if "-filter-" in n]
+    stage_jobs = {n.split("-chain-")[1]: j for j, n in zip(work, names, strict=True) if "-chain-" in n}
     assert len(filters) == 4 and list(stage_jobs) == ["dedup", "publish", "vocab", "tokenize"]  # no decontamination files
     # filter: arrays of min(tasks, files) tasks, at most curation.workers at once, its own partition, no dependency
     for job in filters:
@@ -172,7 +174,7 @@ def test_slurm_chain_is_submitted_at_once_and_gives_the_local_outputs(tmp_path):
     # each stage's job waits for every job of the stage before
     assert stage_jobs["dedup"]["dependency"] == "afterok:" + ":".join(j["id"] for j in filters)
     order = list(stage_jobs)
-    for before, after in zip(order, order[1:]):
+    for before, after in itertools.pairwise(order):
         assert stage_jobs[after]["dependency"] == f"afterok:{stage_jobs[before]['id']}"
     dedup = stage_jobs["dedup"]["script"]
     assert "#SBATCH --time=04:00:00" in dedup and "#SBATCH --mem-per-cpu=4G" in dedup
@@ -203,6 +205,24 @@ def test_slurm_chain_is_submitted_at_once_and_gives_the_local_outputs(tmp_path):
     assert len(queue(fake)) == n, done.stderr
 
 
+@pytest.mark.slow
+def test_a_failed_stage_stops_the_chain_and_status_says_so(tmp_path):
+    fake = fake_slurm(tmp_path)
+    write_sources(tmp_path)
+    recipe = write_recipe(tmp_path, executor="slurm", bad_records="error")  # zh_web holds a broken line
+    done = curation([str(recipe)], fake["env"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_queue(fake)
+    states = {re.search(r"^#SBATCH --job-name=(\S+)", j["script"], re.M).group(1): j["state"]
+              for j in queue(fake) if "merge_stats" not in j["script"]}
+    assert states["recipe-filter-zh_web"] == "FAILED" and states["recipe-chain-dedup"] == "CANCELLED"
+    assert states["recipe-chain-publish"] == "CANCELLED" and "COMPLETED" in states.values(), states
+    status = curation([str(recipe), "--status"], fake["env"], tmp_path)
+    assert re.search(r"filter / zh_web: job \d+  FAILED  0/1 task", status.stderr), status.stderr
+    assert re.search(r"dedup / \(stage job\): job \d+  CANCELLED  0/1 task", status.stderr), status.stderr
+    assert not (tmp_path / "work/curated").exists()
+
+
 def test_array_concurrency_comes_from_the_recipe_not_this_machine(tmp_path):
     fake = fake_slurm(tmp_path)
     write_sources(tmp_path)
@@ -212,15 +232,11 @@ def test_array_concurrency_comes_from_the_recipe_not_this_machine(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     arrays = [j for j in queue(fake) if "-filter-" in j["script"] and "merge_stats" not in j["script"]]
     assert arrays and all(j["array"] == "0-0" and "#SBATCH --cpus-per-task=3" in j["script"] for j in arrays)
-    # curation.workers -1 on Slurm: no limit (not this machine's core count)
-    data = yaml.safe_load(recipe.read_text())
-    data["curation"]["slurm"] = {}
-    data["workdir"] = "work2"
-    recipe.write_text(yaml.safe_dump(data, allow_unicode=True))
-    (tmp_path / "zh3.jsonl").write_text("")
-    from curation.config import load_curation
+    # curation.workers -1 on Slurm: no limit (not this machine's core count); N: %N
     from common.recipe import Recipe
+    from curation.config import load_curation
     from curation.stages import StageContext
+
     r = Recipe.load(recipe)
     ctx = StageContext(recipe=r, workdir=r.workdir, sources=[], config=load_curation(r), executor_kind="slurm", workers=-1)
     executor = ctx.executor([object(), object()], stage="filter", source="x", tasks=8)
