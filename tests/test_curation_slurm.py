@@ -239,10 +239,13 @@ def test_array_concurrency_comes_from_the_recipe_not_this_machine(tmp_path):
 
     r = Recipe.load(recipe)
     ctx = StageContext(recipe=r, workdir=r.workdir, sources=[], config=load_curation(r), executor_kind="slurm", workers=-1)
-    executor = ctx.executor([object(), object()], stage="filter", source="x", tasks=8)
-    assert executor.get_sbatch_args(8)["array"] == "0-7"
+    def array(stage: str) -> str:
+        return ctx.executor([object(), object()], stage=stage, source="x", tasks=8).get_sbatch_args(8)["array"]
+
+    assert array("filter") == "0-7%1"  # curation.slurm.stages.filter.workers
+    assert array("decontaminate") == "0-7"  # curation.workers -1: no limit
     ctx.workers = 2
-    assert ctx.executor([object(), object()], stage="filter", source="x", tasks=8).get_sbatch_args(8)["array"] == "0-7%2"
+    assert array("decontaminate") == "0-7%2" and array("filter") == "0-7%1"
 
 
 def test_unknown_stage_in_slurm_settings_is_one_line(tmp_path):
