@@ -115,7 +115,7 @@ def run(ctx: StageContext, inputs: dict[str, Path] | None = None) -> dict[str, P
         ctx.upstream[source.name] = (STAGE, digest)
         ctx.run_pipeline(build_pipeline(ctx, source), stage=STAGE, source=source.name, tasks=tasks)
         outputs[source.name] = ctx.stage_dir(STAGE, source.name)
-    if ctx.submitted:  # Slurm jobs are writing the outputs: curation.run stops after this stage
+    if ctx.submitted:  # Slurm jobs are writing the outputs: the next stage is a job after them (CHAIN)
         return outputs
     # a source whose every record was set aside has no file: give it an empty one, then leave it out
     return ctx.without_empty(STAGE, {name: ensure_documents(folder) for name, folder in outputs.items()})
