@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from common.ngrams import MAX_N
 from common.recipe import Recipe, Section
@@ -86,6 +86,18 @@ class InstructSection(Section):
     drop_duplicate_prompts: bool = True
 
 
+class SlurmStageSection(Section):
+    """One stage's Slurm settings (`curation.slurm.stages.<stage>`): each field unset takes curation.slurm's."""
+
+    partition: str | None = None
+    time: str | None = None
+    cpus_per_task: int | None = Field(default=None, ge=1)
+    mem_per_cpu_gb: int | None = Field(default=None, ge=1)
+    qos: str | None = None
+    sbatch_args: dict[str, str] = Field(default_factory=dict)  # added to (and overriding) curation.slurm's
+    workers: int | None = Field(default=None, ge=-1)  # array tasks running at once (default: curation.workers)
+
+
 class SlurmSection(Section):
     partition: str | None = None
     time: str = "24:00:00"
@@ -94,6 +106,27 @@ class SlurmSection(Section):
     qos: str | None = None
     sbatch_args: dict[str, str] = Field(default_factory=dict)
     venv_path: str | None = None
+    # per stage (filter, dedup, decontaminate, publish, vocab, tokenize): what differs from the settings above
+    stages: dict[str, SlurmStageSection] = Field(default_factory=dict)
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, stages: dict) -> dict:
+        from curation.run import STAGE_NAMES  # the stage names, without importing any stage
+
+        unknown = sorted(set(stages) - set(STAGE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown stage(s) {', '.join(unknown)} (the stages: {', '.join(STAGE_NAMES)})")
+        return stages
+
+    def for_stage(self, stage: str) -> dict:
+        """The settings a stage's jobs run with: its own where set, curation.slurm's otherwise."""
+        own = self.stages.get(stage) or SlurmStageSection()
+        out = {key: getattr(own, key) if getattr(own, key) is not None else getattr(self, key)
+               for key in ("partition", "time", "cpus_per_task", "mem_per_cpu_gb", "qos")}
+        out["sbatch_args"] = {**self.sbatch_args, **own.sbatch_args}
+        out["workers"] = own.workers
+        return out
 
 
 class CurationSection(Section):

@@ -21,6 +21,9 @@ from curation.readers import SourceReader
 from curation.stages import StageContext, file_identities
 
 STAGE = "filter"
+# On Slurm, `run` only submits array jobs and needs nothing of an earlier stage: curation.run calls it when it
+# submits the chain (the other stages run as one job each after the stage before, curation/run.py)
+CHAIN = "tasks"
 # Every step of this stage that removes documents, in pipeline order, whether the recipe enables it or not:
 # `--force filter` clears their excluded/ folders and the report lists them in this order.
 EXCLUDING_STEPS = (
@@ -112,7 +115,7 @@ def run(ctx: StageContext, inputs: dict[str, Path] | None = None) -> dict[str, P
         ctx.upstream[source.name] = (STAGE, digest)
         ctx.run_pipeline(build_pipeline(ctx, source), stage=STAGE, source=source.name, tasks=tasks)
         outputs[source.name] = ctx.stage_dir(STAGE, source.name)
-    if ctx.submitted:  # Slurm jobs are writing the outputs: curation.run stops after this stage
+    if ctx.submitted:  # Slurm jobs are writing the outputs: the next stage is a job after them (CHAIN)
         return outputs
     # a source whose every record was set aside has no file: give it an empty one, then leave it out
     return ctx.without_empty(STAGE, {name: ensure_documents(folder) for name, folder in outputs.items()})

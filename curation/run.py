@@ -30,6 +30,8 @@ from common.cli import WorkdirLock, add_common, one_line, quiet_libraries, run_m
 STAGE_NAMES = ("filter", "dedup", "decontaminate", "publish", "vocab", "tokenize")
 # What curation writes under the workdir: what --fresh deletes, nothing else (checkpoints/, eval/, ... stay).
 OUTPUTS = ("stages", "excluded", "curated", "heldout", "tokens", "tokenizer", "logs")
+CHAIN_LOGS = "chain"  # logs/chain/<stage>/: a stage run as one job of the Slurm chain (curation.stages.CHAIN_LOGS)
+CHAIN_FILE = "slurm_chain.json"  # logs/slurm_chain.json: the jobs of the chain last submitted (--status)
 MB = 1_000_000
 
 
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"stop after this stage ({', '.join(STAGE_NAMES)})")
     parser.add_argument("--force", choices=STAGE_NAMES, metavar="STAGE",
                         help="recompute this stage and all after it")
+    parser.add_argument("--status", action="store_true",
+                        help="show the Slurm chain submitted for this recipe: each stage's jobs, their state and "
+                             "the tasks finished")
     return parser
 
 
@@ -86,7 +91,8 @@ def _clear(ctx, stage) -> None:
     from curation.stages import excluded_names
 
     name = stage.STAGE
-    for folder in (ctx.workdir / "logs" / name, ctx.workdir / "stages" / f"{name}.work"):
+    for folder in (ctx.workdir / "logs" / name, ctx.workdir / "stages" / f"{name}.work",
+                   ctx.workdir / "logs" / CHAIN_LOGS / name):
         shutil.rmtree(folder, ignore_errors=True)
     for source in ctx.sources:
         shutil.rmtree(ctx.stage_dir(name, source.name), ignore_errors=True)
@@ -193,13 +199,15 @@ class CurationRun:
             workers=args.workers if args.workers is not None else config.workers,
             force=set(names[names.index(args.force):]) if args.force else set(),
         )
-        if ctx.executor_kind == "slurm" and shutil.which("sbatch") is None and not args.dry_run:
+        if ctx.executor_kind == "slurm" and shutil.which("sbatch") is None and not args.dry_run and not args.status:
             raise UserError(
                 f"the Slurm executor ({'--executor slurm' if args.executor else f'curation.executor in {recipe.path}'}) "
                 "submits jobs with `sbatch`, which is not on PATH: run on a Slurm login node (or load its module), "
                 "or use --executor local"
             )
         validate_recipe(ctx)
+        if args.status:
+            return show_status(ctx, say=console.print)
         if args.dry_run:
             dry_run(ctx, modules, say=console.print, fresh_start=args.fresh, until=args.until)
             return 0
@@ -223,6 +231,8 @@ class CurationRun:
             import ray
 
             ray.init(ignore_reinit_error=True, log_to_driver=self.level >= 1)
+        if ctx.executor_kind == "slurm":
+            return submit_chain(ctx, modules, say=console.print, until=args.until)
         started = time.time()
         inputs: dict[str, Path] = {}
         try:
@@ -272,6 +282,113 @@ class CurationRun:
         return 0
 
 
+# -- Slurm: the whole chain at once, --status ---------------------------------------------------------------
+
+def submit_chain(ctx, modules, *, say, until: str | None = None) -> int:
+    """Submit every stage (up to `until`) as Slurm jobs, each stage's after the stage before's (afterok).
+
+    A stage module with `CHAIN = "tasks"` (filter) needs nothing of an earlier stage: its `run` submits its
+    array jobs itself (ctx.run_pipeline on the Slurm executor). Every other stage reads what the stage before
+    wrote, so it is one job (`curation.stages.StageJob`, a one-task datatrove pipeline) that runs `python -m
+    curation.run RECIPE --executor local --until STAGE` on a node with the stage's CPUs
+    (`curation.slurm.stages.<stage>`): the stages before are finished then and skipped. The chain is recorded
+    in logs/slurm_chain.json for `--status`."""
+    import json
+
+    from curation.stages import StageJob
+
+    chain_file = ctx.workdir / "logs" / CHAIN_FILE
+    old = {}
+    if chain_file.is_file():
+        with contextlib.suppress(ValueError, OSError):
+            old = {(j["stage"], j["source"]): j for j in json.loads(chain_file.read_text()).get("jobs", [])}
+    recipe = str(Path(ctx.recipe.path).resolve())
+    after = ""
+    inputs: dict[str, Path] = {}
+    for module in modules:
+        stage = module.STAGE
+        if hasattr(module, "enabled") and not module.enabled(ctx):
+            say(f"{stage:>13}: disabled in the recipe", style="dim")
+        else:
+            if stage in ctx.force:
+                _clear(ctx, module)
+            ctx.slurm_after, ctx.submitted = after, []
+            first = len(ctx.slurm_jobs)
+            if getattr(module, "CHAIN", "job") == "tasks":
+                inputs = module.run(ctx, inputs)
+            else:
+                cpus = ctx.config.slurm.for_stage(stage)["cpus_per_task"]
+                args = [recipe, "--workdir", str(ctx.workdir), "--executor", "local", "--until", stage,
+                        "--workers", str(cpus)]
+                ctx.run_pipeline([StageJob(args)], stage=CHAIN_LOGS, source=stage, tasks=1, workers=1)
+                ctx.slurm_jobs[-1]["stage"], ctx.slurm_jobs[-1]["source"] = stage, "(stage job)"
+            ids = [job["job_id"] for job in ctx.slurm_jobs[first:] if job["job_id"] not in (None, "-1")]
+            for job in ctx.slurm_jobs[first:]:
+                if job["job_id"] is None:  # finished before: the job that did it, for --status
+                    job["job_id"] = old.get((job["stage"], job["source"]), {}).get("job_id")
+                say(f"{stage:>13}: {job['source']}: " + (f"job {job['job_id']}, {job['tasks']} task(s)"
+                    + (f", after {after.replace(':', ', ')}" if after else "") if job["job_id"] in ids
+                    else "finished before, not submitted"), highlight=False, soft_wrap=True)
+            if ids:
+                after = ":".join(ids)
+        if until == stage:
+            break
+    chain_file.parent.mkdir(parents=True, exist_ok=True)
+    chain_file.write_text(json.dumps({"recipe": recipe, "jobs": ctx.slurm_jobs}, indent=1) + "\n")
+    say(f"curation: the chain is submitted ({sum(1 for j in ctx.slurm_jobs if j['job_id'])} job(s)); "
+        f"`python -m curation.run {ctx.recipe.path} --status` shows it; the last job writes the report",
+        highlight=False, soft_wrap=True)
+    return 0
+
+
+def _slurm_states(ids: list[str]) -> dict[str, str]:
+    """{job id: state} from squeue (queued, running), then sacct (finished); array tasks' states joined."""
+    import subprocess
+
+    found: dict[str, set[str]] = {}
+    queries = [(["squeue", "-h", "-o", "%i %T", "-j", ",".join(ids)], " "),
+               (["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(ids)], "|")]
+    for command, sep in queries:
+        wanted = [i for i in ids if i not in found]
+        if not wanted or shutil.which(command[0]) is None:
+            continue
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for line in out.splitlines():
+            parts = line.strip().split(sep)
+            if len(parts) < 2:
+                continue
+            job = parts[0].split("_")[0]
+            if job in wanted:
+                found.setdefault(job, set()).add(parts[1].split()[0] if parts[1] else "?")
+    return {job: "/".join(sorted(states)) for job, states in found.items()}
+
+
+def show_status(ctx, *, say) -> int:
+    """`--status`: per stage and source of the chain last submitted, the job id, its Slurm state and the
+    tasks finished (datatrove's completion markers)."""
+    import json
+
+    chain_file = ctx.workdir / "logs" / CHAIN_FILE
+    if not chain_file.is_file():
+        raise UserError(f"{chain_file}: no Slurm chain submitted for this workdir yet; "
+                        f"`python -m curation.run {ctx.recipe.path} --executor slurm` submits one")
+    jobs = json.loads(chain_file.read_text())["jobs"]
+    states = _slurm_states(sorted({str(j["job_id"]) for j in jobs if j.get("job_id")}))
+    say(f"curation: Slurm chain of {ctx.recipe.path} ({chain_file})", highlight=False, soft_wrap=True)
+    for job in jobs:
+        completions = ctx.workdir / job["logs"] / "completions"
+        done = len(list(completions.iterdir())) if completions.is_dir() else 0
+        state = states.get(str(job.get("job_id")), "finished before" if job.get("job_id") is None else "unknown")
+        if done >= job["tasks"] and state == "unknown":
+            state = "COMPLETED"
+        say(f"{job['stage']:>13} / {job['source']}: job {job.get('job_id') or '-'}  {state}  "
+            f"{done}/{job['tasks']} task(s) done", highlight=False, soft_wrap=True)
+    return 0
+
+
 # -- --dry-run ------------------------------------------------------------------------------------------
 
 # where each stage writes, per source (`{s}`), under the workdir; and how many datatrove pipelines it runs
@@ -306,6 +423,10 @@ def _stage_tasks(ctx, stage: str, source) -> tuple[int, str]:
         tasks, workers = max(1, len(list(folder.glob("*.parquet")))), ctx.workers
     else:
         return 1, "1"
+    if ctx.executor_kind == "slurm":  # array tasks at once: the recipe's (curation.slurm.stages.<stage>.workers)
+        own = ctx.config.slurm.for_stage(stage)["workers"]
+        workers = own if own is not None else workers
+        return tasks, str(tasks if workers in (-1, None) else min(workers, tasks))
     workers = min(tasks, os.cpu_count() or 1) if workers in (-1, None) else min(workers, tasks)
     return tasks, str(workers)
 

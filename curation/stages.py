@@ -87,6 +87,10 @@ class StageContext:
     # sources left with no documents, and why (curation.empty_source: skip drops them from later stages)
     empty: dict[str, str] = field(default_factory=dict)
     noted_unrecorded: bool = False  # the note about a workdir from before settings records, printed once
+    # Slurm chain (curation.run submits every stage at once): the job ids the jobs submitted now wait for
+    # ("id[:id...]", afterok), and every job submitted: {"stage", "source", "job_id", "tasks", "logs"}
+    slurm_after: str = ""
+    slurm_jobs: list[dict] = field(default_factory=list)
 
     def progress(self, message: str) -> None:
         if self.on_progress is not None:
@@ -260,40 +264,56 @@ class StageContext:
         pipeline, self.running = instrument(pipeline, stage=stage, source=source, logs_dir=self.logs_dir(stage, source),
                                             tasks=tasks)
         workers = self.workers if workers is None else workers
+        if self.executor_kind == "slurm":
+            return self.slurm_executor(pipeline, stage=stage, source=source, tasks=tasks, workers=workers,
+                                       logging_dir=logging_dir)
         if workers == -1:
             workers = min(tasks, os.cpu_count() or 1)
         if self.executor_kind == "ray":
             from datatrove.executor.ray import RayPipelineExecutor
 
             return RayPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir)
-        if self.executor_kind == "slurm":
-            from datatrove.executor.slurm import SlurmPipelineExecutor
-
-            slurm = self.config.slurm
-            return SlurmPipelineExecutor(
-                pipeline,
-                tasks=tasks,
-                workers=workers,
-                time=slurm.time,
-                partition=slurm.partition or "",
-                cpus_per_task=slurm.cpus_per_task,
-                mem_per_cpu_gb=slurm.mem_per_cpu_gb,
-                qos=slurm.qos or "normal",
-                sbatch_args=dict(slurm.sbatch_args) or None,
-                venv_path=slurm.venv_path,
-                job_name=f"{self.recipe.name}-{stage}-{source}",
-                logging_dir=logging_dir,
-            )
         return LocalPipelineExecutor(pipeline, tasks=tasks, workers=workers, logging_dir=logging_dir, start_method="spawn")
+
+    def slurm_executor(self, pipeline: list, *, stage: str, source: str, tasks: int, workers: int,
+                       logging_dir: str) -> PipelineExecutor:
+        """A Slurm array job: `curation.slurm` with the stage's own settings (`curation.slurm.stages.<stage>`),
+        at most `workers` array tasks at once (the recipe's, never this machine's core count; -1: no limit),
+        after the jobs in `self.slurm_after`."""
+        from datatrove.executor.slurm import SlurmPipelineExecutor
+
+        # a stage run as one job of the chain: logs/chain/<stage>/, with that stage's settings
+        slurm = self.config.slurm.for_stage(source if stage == CHAIN_LOGS else stage)
+        if slurm["workers"] is not None and stage != CHAIN_LOGS:
+            workers = slurm["workers"]
+        return SlurmPipelineExecutor(
+            pipeline,
+            tasks=tasks,
+            workers=-1 if workers in (-1, None) or workers >= tasks else workers,
+            time=slurm["time"],
+            partition=slurm["partition"] or "",
+            cpus_per_task=slurm["cpus_per_task"],
+            mem_per_cpu_gb=slurm["mem_per_cpu_gb"],
+            qos=slurm["qos"] or "normal",
+            sbatch_args=slurm["sbatch_args"] or None,
+            venv_path=self.config.slurm.venv_path,
+            job_name=f"{self.recipe.name}-{stage}-{source}".replace("/", "-"),
+            logging_dir=logging_dir,
+            depends_job_id=self.slurm_after or None,
+        )
 
     def run_executor(self, executor: PipelineExecutor, *, stage: str, source: str) -> None:
         """Run (or, on Slurm, submit) an executor and check that every task finished."""
         if stage in self.force:
             _clear_completions(self.logs_dir(stage, source))
         if self.executor_kind == "slurm":
+            job = {"stage": stage, "source": source, "job_id": None, "tasks": executor.world_size,
+                   "logs": str(self.logs_dir(stage, source).relative_to(self.workdir))}
             if executor.get_incomplete_ranks():
-                executor.run()  # submits an sbatch array job and returns
+                executor.run()  # submits an sbatch array job (after self.slurm_after) and returns
+                job["job_id"] = str(executor.job_id)
                 self.submitted.append(f"{stage}/{source} (job {executor.job_id})")
+            self.slurm_jobs.append(job)
             return
         executor.run()
         missing = executor.get_incomplete_ranks()
@@ -308,6 +328,29 @@ class StageContext:
 
 
 SETTINGS_FILE = "settings.json"
+# where a stage submitted as one job of a Slurm chain keeps its datatrove logs: logs/chain/<stage>/
+CHAIN_LOGS = "chain"
+
+
+class StageJob(PipelineStep):
+    """One stage of a Slurm chain as a one-task job: runs `python -m curation.run ARGS` (the local executor,
+    `--until` the stage) on the node, once the jobs of the stages before it have finished. The stages before
+    are finished then: their tasks are skipped, their outputs and settings records read."""
+
+    name = "curation stage"
+    type = "🔗 - CHAIN"
+
+    def __init__(self, args: list[str]):
+        super().__init__()
+        self.args = list(args)
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        import subprocess
+
+        done = subprocess.run([sys.executable, "-m", "curation.run", *self.args], check=False)
+        if done.returncode != 0:
+            raise StageError(f"`python -m curation.run {' '.join(self.args)}` ended with exit code {done.returncode}")
+        yield from ()
 
 
 def count_documents(folder: Path) -> int:

@@ -372,7 +372,7 @@ def test_slurm_executor_writes_a_job_script_without_a_cluster(tmp_path, monkeypa
     (bin_dir / "sbatch").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     assert curation_main([recipe_path.as_posix()]) == 0
-    assert len(submitted) == 4  # one array job per source
+    assert len(submitted) == 6  # one array job per source, then dedup and publish as one job each (the chain)
     script = submitted[0]
     assert "#SBATCH --partition=cpu" in script and "#SBATCH --time=02:00:00" in script
     assert "#SBATCH --cpus-per-task=4" in script and "launch_pickled_pipeline" in script
