@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from tests.test_train_fixtures import random_manifest, tiny_recipe, write_shards
-from train.step_metrics import plot_loss_per_source, read_step_log, truncate_step_log
 from train.run import train
+from train.step_metrics import plot_loss_per_source, read_step_log, truncate_step_log
 
 SIZES = {"zh": 24, "en": 16, "chat": 12}
 SETTINGS = {"micro_batch_size": 2, "checkpoint_every": 3, "log_samples": True}
