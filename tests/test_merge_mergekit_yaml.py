@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from safetensors import safe_open
 
 from common.recipe import Recipe
 from merge.config import load_section
@@ -22,16 +21,11 @@ from merge.demo_models import build_demo_models
 from merge.mergekit import MergekitConfigError, translate
 from merge.methods import METHODS, DareSection, TensorContext
 from merge.run import main, merge
+from tests.test_merge import read_tensors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def read_tensors(folder: Path) -> dict[str, torch.Tensor]:
-    out = {}
-    for file in sorted(folder.glob("*.safetensors")):
-        with safe_open(str(file), framework="pt") as handle:
-            out.update({name: handle.get_tensor(name) for name in handle.keys()})
-    return out
 
 
 @pytest.fixture(scope="module")
